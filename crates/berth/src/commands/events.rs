@@ -1,0 +1,164 @@
+//! `berth events`: stream the daemon's events as they happen.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use berth_format::{FormatSpec, Template};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+use super::Ctx;
+use crate::cli::EventsOpts;
+use crate::timestamp;
+
+pub async fn run(ctx: &Ctx, opts: &EventsOpts) -> Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut query = Vec::new();
+    if let Some(s) = &opts.since {
+        query.push(("since", timestamp::to_api(s, now)?));
+    }
+    if let Some(u) = &opts.until {
+        query.push(("until", timestamp::to_api(u, now)?));
+    }
+    if !opts.filter.is_empty() {
+        query.push(("filters", filters_json(&opts.filter)?));
+    }
+    let template = match opts.format.as_deref().map(FormatSpec::parse) {
+        None => None,
+        Some(FormatSpec::Json) => Some(Template::parse("{{json .}}")?),
+        Some(FormatSpec::Template(t)) => Some(Template::parse(&t)?),
+        Some(FormatSpec::Table(_)) => {
+            bail!("--format table is not supported for events; use json or a template")
+        }
+    };
+    let qs = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let path = if qs.is_empty() {
+        "/events".to_string()
+    } else {
+        format!("/events?{qs}")
+    };
+    let resp = ctx.client.request(http::Method::GET, &path, None).await?;
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    let mut out = std::io::stdout().lock();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.context("the event stream broke off")?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        buf.extend_from_slice(&data);
+        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            let event: Value = match serde_json::from_slice(&line) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            match &template {
+                Some(t) => writeln!(out, "{}", t.execute(&event)?)?,
+                None => writeln!(out, "{}", plain(&event))?,
+            }
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `key=value` flags → Docker's filter JSON.
+fn filters_json(filters: &[String]) -> Result<String> {
+    let mut map: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    for f in filters {
+        let Some((k, v)) = f.split_once('=') else {
+            bail!("bad format of filter (expected name=value): {f}");
+        };
+        map.entry(k.trim().to_lowercase())
+            .or_default()
+            .insert(v.to_string(), true);
+    }
+    Ok(serde_json::to_string(&map)?)
+}
+
+/// docker's line: `TIME TYPE ACTION ID (k=v, ...)`.
+fn plain(e: &Value) -> String {
+    let nanos = e["timeNano"].as_i64().unwrap_or(0);
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let ts = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond()
+    );
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut line = format!(
+        "{ts} {} {} {}",
+        s(&e["Type"]),
+        s(&e["Action"]),
+        s(&e["Actor"]["ID"])
+    );
+    if let Some(attrs) = e["Actor"]["Attributes"]
+        .as_object()
+        .filter(|a| !a.is_empty())
+    {
+        let sorted: BTreeMap<_, _> = attrs.iter().collect();
+        let parts: Vec<String> = sorted
+            .iter()
+            .map(|(k, v)| format!("{k}={}", s(v)))
+            .collect();
+        line.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    line
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_line_matches_docker() {
+        let e = serde_json::json!({
+            "Type": "container", "Action": "start",
+            "Actor": {"ID": "abc", "Attributes": {"name": "web", "image": "busybox"}},
+            "timeNano": 1_000_000_001i64
+        });
+        assert_eq!(
+            plain(&e),
+            "1970-01-01T00:00:01.000000001Z container start abc (image=busybox, name=web)"
+        );
+    }
+
+    #[test]
+    fn filters_become_docker_json() {
+        let j = filters_json(&[
+            "type=container".into(),
+            "event=start".into(),
+            "event=die".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            j,
+            r#"{"event":{"die":true,"start":true},"type":{"container":true}}"#
+        );
+        assert!(filters_json(&["nokey".into()]).is_err());
+    }
+}

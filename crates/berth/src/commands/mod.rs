@@ -1,0 +1,68 @@
+//! One module per command; `run` dispatches. Commands print to stdout and return an exit
+//! code; errors bubble up to `main`, which prints them once.
+
+mod context;
+mod events;
+mod info;
+mod tls;
+mod version;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use berth_client::{Client, ClientError};
+
+use crate::cli::{Cli, Command, SystemCommand};
+use crate::context::ContextStore;
+use crate::hosts;
+
+/// Everything a daemon-facing command needs.
+pub struct Ctx {
+    pub client: Client,
+    pub context: String,
+    pub debug: bool,
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let store = ContextStore::new(hosts::config_dir(&cli.global));
+    let connect = || -> Result<Ctx> {
+        let target = hosts::resolve(&cli.global, &store)?;
+        Ok(Ctx {
+            client: Client::new(target.endpoint),
+            context: target.context,
+            debug: cli.global.debug,
+        })
+    };
+    match &cli.command {
+        Command::Version(f) => version::run(&connect()?, f.format.as_deref()).await,
+        Command::Info(f) | Command::System(SystemCommand::Info(f)) => {
+            info::run(&connect()?, f.format.as_deref()).await
+        }
+        Command::Events(o) | Command::System(SystemCommand::Events(o)) => {
+            events::run(&connect()?, o).await
+        }
+        Command::Context(c) => context::run(&cli.global, &store, c),
+        Command::Tls(t) => tls::run(t),
+    }
+}
+
+/// The one line printed for a failed command.
+pub fn describe(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<ClientError>() {
+        Some(ClientError::Api { .. }) | Some(ClientError::Connect { .. }) => e.to_string(),
+        _ => format!("berth: {e:#}"),
+    }
+}
+
+/// Renders items with a `--format` value, docker-style.
+pub fn print_formatted(
+    format: &str,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    items: &[serde_json::Value],
+) -> Result<()> {
+    let spec = berth_format::FormatSpec::parse(format);
+    let mut out = std::io::stdout().lock();
+    berth_format::render(&spec, default_table, headers, items, &mut out)?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Daemon settings: command-line flags and `/etc/berth/daemon.json`, turned into one checked
+//! [`Config`] in a single step (flags → file → defaults), with dockerd's key names.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::server::listen::ListenAddr;
+
+/// Default socket, like dockerd's `/var/run/docker.sock`.
+pub const DEFAULT_SOCKET: &str = "/run/berth/berth.sock";
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
+pub const DEFAULT_TLS_DIR: &str = "/etc/berth/tls";
+
+/// berthd — the berth daemon, serving the Docker Engine API.
+#[derive(Debug, Parser)]
+#[command(name = "berthd", version, about, long_about = None)]
+pub struct Flags {
+    /// Daemon socket(s) to listen on: unix:///path or tcp://host:port (repeatable)
+    #[arg(short = 'H', long = "host", value_name = "ADDR")]
+    pub hosts: Vec<String>,
+    /// Root directory of persistent berth state
+    #[arg(long, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+    /// Daemon configuration file
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG_FILE)]
+    pub config_file: PathBuf,
+    /// Set the logging level (debug, info, warn, error, fatal)
+    #[arg(short = 'l', long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Enable debug mode (same as --log-level debug)
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// Use TLS on TCP listeners; implied by --tlsverify
+    #[arg(long)]
+    pub tls: bool,
+    /// Use TLS and require client certificates signed by --tlscacert
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to the TLS certificate file
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Path to the TLS key file
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
+    /// Allow tcp:// listeners without TLS. Anyone who can reach such a port is root here.
+    #[arg(long)]
+    pub insecure_tcp: bool,
+}
+
+/// `daemon.json`: dockerd's key names where they exist. Unknown keys are an error, as in
+/// dockerd, so a typo is never silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub hosts: Option<Vec<String>>,
+    pub data_root: Option<PathBuf>,
+    pub log_level: Option<String>,
+    pub debug: Option<bool>,
+    pub tls: Option<bool>,
+    pub tlsverify: Option<bool>,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
+    pub insecure_tcp: Option<bool>,
+    pub labels: Option<Vec<String>>,
+}
+
+/// TLS settings for TCP listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Some → client certificates signed by this CA are required (`--tlsverify`).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// The checked, ready-to-use daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listeners: Vec<ListenAddr>,
+    pub data_root: PathBuf,
+    pub log_level: String,
+    pub tls: Option<TlsSettings>,
+    pub insecure_tcp: bool,
+    pub labels: Vec<String>,
+}
+
+impl Config {
+    /// Merges flags with the config file (a setting given in both is an error, as in
+    /// dockerd) and checks the result.
+    pub fn load(flags: &Flags) -> Result<Config> {
+        let file = read_file_config(&flags.config_file)?;
+        let file = file.unwrap_or_default();
+        check_conflicts(flags, &file)?;
+
+        let hosts = if !flags.hosts.is_empty() {
+            flags.hosts.clone()
+        } else {
+            file.hosts
+                .clone()
+                .unwrap_or_else(|| vec![format!("unix://{DEFAULT_SOCKET}")])
+        };
+        let listeners = hosts
+            .iter()
+            .map(|h| ListenAddr::parse(h))
+            .collect::<Result<Vec<_>>>()?;
+
+        let debug = flags.debug || file.debug.unwrap_or(false);
+        let log_level = flags
+            .log_level
+            .clone()
+            .or(file.log_level.clone())
+            .unwrap_or_else(|| if debug { "debug" } else { "info" }.to_string());
+        parse_log_level(&log_level)?;
+
+        let tlsverify = flags.tlsverify || file.tlsverify.unwrap_or(false);
+        let tls = tlsverify || flags.tls || file.tls.unwrap_or(false);
+        let tls_dir = Path::new(DEFAULT_TLS_DIR);
+        let tls = tls.then(|| TlsSettings {
+            cert: flags
+                .tlscert
+                .clone()
+                .or(file.tlscert.clone())
+                .unwrap_or_else(|| tls_dir.join("server-cert.pem")),
+            key: flags
+                .tlskey
+                .clone()
+                .or(file.tlskey.clone())
+                .unwrap_or_else(|| tls_dir.join("server-key.pem")),
+            client_ca: tlsverify.then(|| {
+                flags
+                    .tlscacert
+                    .clone()
+                    .or(file.tlscacert.clone())
+                    .unwrap_or_else(|| tls_dir.join("ca.pem"))
+            }),
+        });
+        let insecure_tcp = flags.insecure_tcp || file.insecure_tcp.unwrap_or(false);
+        if tls.is_none() && !insecure_tcp {
+            if let Some(tcp) = listeners.iter().find(|l| l.is_tcp()) {
+                bail!(
+                    "refusing to listen on {tcp} without TLS: anyone who can reach that port \
+                     would control this machine as root. Create certificates with \
+                     `berth tls init` and start berthd with --tlsverify, or pass \
+                     --insecure-tcp if you really want an unauthenticated TCP socket"
+                );
+            }
+        }
+        Ok(Config {
+            listeners,
+            data_root: flags
+                .data_root
+                .clone()
+                .or(file.data_root)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_ROOT)),
+            log_level,
+            tls,
+            insecure_tcp,
+            labels: file.labels.unwrap_or_default(),
+        })
+    }
+}
+
+/// Reads the config file; a missing file is fine only when it is the default path.
+pub fn read_file_config(path: &Path) -> Result<Option<FileConfig>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && path == Path::new(DEFAULT_CONFIG_FILE) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read config file {}", path.display()))
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(Some(FileConfig::default()));
+    }
+    let cfg = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "invalid config file {}: fix or remove the offending key",
+            path.display()
+        )
+    })?;
+    Ok(Some(cfg))
+}
+
+fn check_conflicts(flags: &Flags, file: &FileConfig) -> Result<()> {
+    let mut both = Vec::new();
+    let mut check = |name: &str, flag: bool, in_file: bool| {
+        if flag && in_file {
+            both.push(name.to_string());
+        }
+    };
+    check("hosts", !flags.hosts.is_empty(), file.hosts.is_some());
+    check(
+        "data-root",
+        flags.data_root.is_some(),
+        file.data_root.is_some(),
+    );
+    check(
+        "log-level",
+        flags.log_level.is_some(),
+        file.log_level.is_some(),
+    );
+    check(
+        "tlscacert",
+        flags.tlscacert.is_some(),
+        file.tlscacert.is_some(),
+    );
+    check("tlscert", flags.tlscert.is_some(), file.tlscert.is_some());
+    check("tlskey", flags.tlskey.is_some(), file.tlskey.is_some());
+    if !both.is_empty() {
+        bail!(
+            "the following directives are specified both as a flag and in the configuration \
+             file: {}; remove one of them",
+            both.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Maps dockerd's level names onto tracing's.
+pub fn parse_log_level(level: &str) -> Result<&'static str> {
+    Ok(match level {
+        "debug" => "debug",
+        "info" => "info",
+        "warn" | "warning" => "warn",
+        "error" | "fatal" | "panic" => "error",
+        "trace" => "trace",
+        other => bail!("invalid log level {other:?}: use one of debug, info, warn, error, fatal"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        let mut all = vec!["berthd", "--config-file", "/nonexistent/berth-test.json"];
+        all.extend_from_slice(args);
+        Flags::parse_from(all)
+    }
+
+    fn load(args: &[&str], file: Option<&str>) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = flags(args);
+        if let Some(text) = file {
+            let p = dir.path().join("daemon.json");
+            std::fs::write(&p, text).unwrap();
+            f.config_file = p;
+        } else {
+            f.config_file = PathBuf::from(DEFAULT_CONFIG_FILE);
+            if Path::new(DEFAULT_CONFIG_FILE).exists() {
+                // A machine-wide config would change the defaults under test.
+                f.config_file = dir.path().join("empty.json");
+                std::fs::write(&f.config_file, "{}").unwrap();
+            }
+        }
+        Config::load(&f)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.data_root, PathBuf::from(DEFAULT_DATA_ROOT));
+        assert_eq!(c.listeners.len(), 1);
+        assert_eq!(
+            c.listeners[0].to_string(),
+            format!("unix://{DEFAULT_SOCKET}")
+        );
+        assert_eq!(c.log_level, "info");
+        assert!(c.tls.is_none());
+    }
+
+    #[test]
+    fn plain_tcp_is_refused_without_insecure_flag() {
+        let err = load(&["-H", "tcp://127.0.0.1:2375"], None).unwrap_err();
+        assert!(err.to_string().contains("--insecure-tcp"), "{err}");
+        assert!(load(&["-H", "tcp://127.0.0.1:2375", "--insecure-tcp"], None).is_ok());
+        let c = load(&["-H", "tcp://127.0.0.1:2376", "--tlsverify"], None).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/berth/tls/ca.pem")));
+    }
+
+    #[test]
+    fn file_keys_use_dockerd_names_and_unknown_keys_fail() {
+        let c = load(
+            &[],
+            Some(
+                r#"{"data-root": "/tmp/x", "log-level": "warn", "hosts": ["unix:///tmp/s.sock"]}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(c.data_root, PathBuf::from("/tmp/x"));
+        assert_eq!(c.log_level, "warn");
+        let err = load(&[], Some(r#"{"data_root": "/tmp/x"}"#)).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    }
+
+    #[test]
+    fn flag_and_file_conflict_is_an_error() {
+        let err = load(&["--data-root", "/a"], Some(r#"{"data-root": "/b"}"#)).unwrap_err();
+        assert!(err.to_string().contains("data-root"), "{err}");
+    }
+
+    #[test]
+    fn bad_log_level() {
+        assert!(load(&["--log-level", "loud"], None).is_err());
+        assert_eq!(load(&["-D"], None).unwrap().log_level, "debug");
+    }
+}

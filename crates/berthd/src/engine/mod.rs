@@ -1,0 +1,82 @@
+//! The engine: berthd's state and the plain async methods the API layer calls. Nothing in
+//! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
+
+mod system;
+
+use std::sync::{Arc, RwLock};
+
+use anyhow::Result;
+use berth_store::{DataRoot, Db};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::host::HostInfo;
+
+/// berthd's shared state, one per process.
+pub struct Engine {
+    config: RwLock<Config>,
+    root: DataRoot,
+    /// Held open for the daemon's lifetime; the image, container, network and volume
+    /// subsystems keep their records here.
+    _db: Db,
+    pub events: EventBus,
+    host: HostInfo,
+    id: String,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Engine {
+    /// Opens (and locks) the data root and the metadata database.
+    pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<Arc<Self>> {
+        let root = DataRoot::open(&config.data_root)?;
+        let db = Db::open(&root.db_path())?;
+        let id = db.daemon_id()?;
+        Ok(Arc::new(Self {
+            config: RwLock::new(config),
+            root,
+            _db: db,
+            events: EventBus::new(),
+            host: HostInfo::gather(),
+            id,
+            shutdown,
+        }))
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the reloadable settings (SIGHUP) and announces it like dockerd's
+    /// `daemon reload` event.
+    pub fn reload(&self, new: Config) {
+        let mut attrs = std::collections::HashMap::new();
+        attrs.insert("name".to_string(), self.host.hostname.clone());
+        attrs.insert("log-level".to_string(), new.log_level.clone());
+        attrs.insert("labels".to_string(), format!("{:?}", new.labels));
+        {
+            let mut cfg = self.config.write().unwrap_or_else(|p| p.into_inner());
+            cfg.log_level = new.log_level;
+            cfg.labels = new.labels;
+        }
+        self.events.publish(
+            berth_api::models::EventMessageTypeEnum::DAEMON,
+            "reload",
+            &self.id,
+            attrs,
+        );
+    }
+
+    /// A receiver that turns true when the daemon is shutting down; long streams end then.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Completes when the shutdown signal turns true (or its sender is gone).
+pub async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await.is_ok();
+}
