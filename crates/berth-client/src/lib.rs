@@ -123,7 +123,7 @@ impl Client {
         sender
             .send_request(req)
             .await
-            .map_err(|e| ClientError::Transport(e.to_string()))
+            .map_err(|e| transport_error(&e))
     }
 }
 
@@ -134,6 +134,24 @@ pub async fn read_body(resp: Response<Incoming>) -> Result<Bytes, ClientError> {
         .await
         .map(|b| b.to_bytes())
         .map_err(|e| ClientError::Transport(e.to_string()))
+}
+
+/// A failed exchange, with the causes hyper wraps spelled out and a hint for the TLS
+/// rejections a user can fix.
+fn transport_error(e: &(dyn std::error::Error + 'static)) -> ClientError {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    if msg.contains("CertificateRequired") {
+        msg.push_str(" (the daemon requires a client certificate: pass --tlscert and --tlskey, or set DOCKER_CERT_PATH)");
+    } else if msg.contains("UnknownCA") || msg.contains("BadCertificate") || msg.contains("DecryptError") {
+        msg.push_str(" (the daemon rejected the client certificate: use one signed by the daemon's CA)");
+    }
+    ClientError::Transport(msg)
 }
 
 async fn api_error(resp: Response<Incoming>) -> ClientError {
