@@ -10,6 +10,8 @@
 //! The binaries come from the same cargo target directory as the test executable (build
 //! them first: `cargo build --workspace`), or from `BERTH_BIN_DIR`.
 
+pub mod images;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -389,10 +391,20 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Runs a command, returning (exit code, stdout, stderr); never hangs longer than `timeout`.
+/// Runs a command with no stdin, returning (exit code, stdout, stderr); never hangs longer
+/// than `timeout`.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> (Option<i32>, String, String) {
+    run_with_input(cmd, Stdio::null(), timeout)
+}
+
+/// Like [`run_with_timeout`], with `stdin` as the command's standard input.
+pub fn run_with_input(
+    cmd: &mut Command,
+    stdin: Stdio,
+    timeout: Duration,
+) -> (Option<i32>, String, String) {
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -419,6 +431,17 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> (Option<i32>, S
 /// Runs a command that must succeed; returns stdout. Panics with both outputs otherwise.
 pub fn ok(cmd: &mut Command) -> String {
     let (code, out, err) = run_with_timeout(cmd, Duration::from_secs(60));
+    assert_eq!(
+        code,
+        Some(0),
+        "{cmd:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    out
+}
+
+/// Runs a command that must succeed, reading `input` as its stdin; returns stdout.
+pub fn ok_with_input(cmd: &mut Command, input: impl Into<Stdio>) -> String {
+    let (code, out, err) = run_with_input(cmd, input.into(), Duration::from_secs(60));
     assert_eq!(
         code,
         Some(0),

@@ -12,7 +12,9 @@
 
 mod error;
 mod events;
+pub mod images;
 mod version;
+pub mod volumes;
 
 pub use error::{ApiError, ErrorBody, ErrorKind};
 pub use events::{parse_filter_json, Event, EventFilters};

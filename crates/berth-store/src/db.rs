@@ -12,6 +12,50 @@ use crate::StoreError;
 const MIGRATIONS: &[&str] = &[
     // 1: daemon-wide key/value facts (daemon ID, ...).
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;",
+    // 2: the image store. Layers are keyed by chain ID (one directory each, shared by every
+    // image that has them); `image_layers` is the reference count that decides when a layer
+    // and its blob may go. Tags and digests use full names (docker.io/library/busybox:latest).
+    "CREATE TABLE layers (
+        chain_id TEXT PRIMARY KEY NOT NULL,
+        diff_id TEXT NOT NULL,
+        parent TEXT,
+        blob_digest TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        blob_size INTEGER NOT NULL,
+        size INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE images (
+        id TEXT PRIMARY KEY NOT NULL,
+        created INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        last_tag_time INTEGER
+     ) STRICT;
+     CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+        PRIMARY KEY (image_id, position)
+     ) STRICT;
+     CREATE INDEX image_layers_chain ON image_layers(chain_id);
+     CREATE TABLE tags (
+        name TEXT PRIMARY KEY NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+     ) STRICT;
+     CREATE INDEX tags_image ON tags(image_id);
+     CREATE TABLE repo_digests (
+        name TEXT PRIMARY KEY NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+     ) STRICT;",
+    // 3: volumes (the local driver's; labels and options as JSON objects).
+    "CREATE TABLE volumes (
+        name TEXT PRIMARY KEY NOT NULL,
+        driver TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this build of berth writes.
@@ -94,13 +138,13 @@ impl Db {
         Ok(id)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (each statement
         // is atomic), so a poisoned mutex is still safe to use.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,

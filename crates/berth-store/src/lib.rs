@@ -7,14 +7,30 @@
 //! - [`Db`]: `berth.db`, the SQLite metadata database (WAL, bundled SQLite) with its schema
 //!   versioning — the one source of truth for engine objects.
 //!
-//! Later layers (content store, layer snapshots, GC) live here too. This crate knows nothing
-//! of HTTP or of the Docker API's shapes.
+//! - [`ContentStore`]: blobs by sha256 digest (`blobs/sha256/<hex>`), visible only once verified;
+//! - [`LayerStore`]: each image layer unpacked once into `layers/<chain-id hex>/`, ready to be
+//!   an overlayfs lowerdir, shared by every image that has it;
+//! - [`unpack`]: turning layer tars into directories (and back) without ever touching
+//!   anything outside the target.
+//!
+//! Images, tags and layers are rows in [`Db`]; which layers and blobs may go is decided there
+//! (reference counting through `image_layers`). This crate knows nothing of HTTP or of the
+//! Docker API's shapes.
 
+mod content;
 mod db;
+mod images;
+mod layers;
 mod root;
+pub mod unpack;
+mod volumes;
 
+pub use content::{parse_digest, ContentStore, HashingReader, HashingWriter};
 pub use db::{Db, SCHEMA_VERSION};
+pub use images::{ImageRecord, LayerRecord};
+pub use layers::{LayerStore, TempLayer, UnpackedLayer};
 pub use root::DataRoot;
+pub use volumes::VolumeRecord;
 
 /// Errors from the data root and the metadata database.
 #[derive(Debug, thiserror::Error)]
@@ -39,10 +55,30 @@ pub enum StoreError {
         path: std::path::PathBuf,
         source: rusqlite::Error,
     },
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid digest {0:?}: expected sha256:<64 lowercase hex digits>")]
+    InvalidDigest(String),
+    #[error("content does not match its digest: expected {expected}, got {actual}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error(transparent)]
+    Unpack(#[from] unpack::UnpackError),
     #[error("metadata database {path} has schema version {found}, newer than this berth understands ({known}); upgrade berth or use another --data-root")]
     SchemaTooNew {
         path: std::path::PathBuf,
         found: i64,
         known: i64,
     },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }

@@ -15,13 +15,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options of the `berth` command itself. As with docker, `-H` and `-c` go before the
+/// command name (`berth -H unix:///x.sock history img`): after it they are the command's own
+/// flags (`history -H/--human`, `import -c/--change`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalOpts {
     /// Daemon socket to connect to (unix:///path or tcp://host:port)
-    #[arg(short = 'H', long = "host", global = true, value_name = "ADDR")]
+    #[arg(short = 'H', long = "host", value_name = "ADDR")]
     pub host: Option<String>,
     /// Name of the context to use (overrides BERTH_HOST/DOCKER_HOST and `context use`)
-    #[arg(short = 'c', long, global = true, value_name = "NAME")]
+    #[arg(short = 'c', long, value_name = "NAME")]
     pub context: Option<String>,
     /// Location of client config files (default ~/.berth; env BERTH_CONFIG)
     #[arg(long, global = true, value_name = "DIR")]
@@ -60,6 +63,23 @@ pub enum Command {
     /// Manage contexts (named daemon endpoints)
     #[command(subcommand)]
     Context(ContextCommand),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// List images
+    Images(ImagesOpts),
+    /// Show the history of an image
+    History(HistoryOpts),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagOpts),
+    /// Remove one or more images
+    Rmi(RmiOpts),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveOpts),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadOpts),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportOpts),
     /// Create certificates for TLS-protected TCP endpoints
     #[command(subcommand)]
     Tls(TlsCommand),
@@ -184,4 +204,254 @@ pub struct TlsClient {
     /// Validity in days
     #[arg(long, default_value_t = 365)]
     pub days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list", alias = "images")]
+    Ls(ImagesOpts),
+    /// Display detailed information on one or more images
+    Inspect(ImageInspectOpts),
+    /// Show the history of an image
+    History(HistoryOpts),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagOpts),
+    /// Remove one or more images
+    #[command(visible_alias = "remove", alias = "rmi")]
+    Rm(RmiOpts),
+    /// Remove unused images
+    Prune(ImagePruneOpts),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveOpts),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadOpts),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportOpts),
+}
+
+/// A `--filter key=value` flag value; anything without `=` is a usage error, as in docker.
+pub fn parse_filter(s: &str) -> Result<String, String> {
+    if s.contains('=') {
+        Ok(s.to_string())
+    } else {
+        Err("bad format of filter (expected name=value)".to_string())
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ImagesOpts {
+    /// Show all images (default hides intermediate images)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided (dangling, label, reference, before, since)
+    #[arg(short = 'f', long = "filter", value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageInspectOpts {
+    /// Format output using a custom template: 'json', or a Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryOpts {
+    /// Print sizes and dates in human readable format
+    #[arg(
+        short = 'H',
+        long,
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
+    pub human: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TagOpts {
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    pub source: String,
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiOpts {
+    /// Force removal of the image
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not delete untagged parents
+    #[arg(long)]
+    pub no_prune: bool,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneOpts {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "until=<timestamp>", "label=<key>=<value>")
+    #[arg(long = "filter", value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveOpts {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadOpts {
+    /// Read from tar archive file, instead of STDIN
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Suppress the load output
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpts {
+    /// Apply Dockerfile instruction to the created image (repeatable)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Set platform if server is multi-platform capable (os[/arch[/variant]])
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// A tar archive (plain or compressed), or - for STDIN
+    #[arg(value_name = "file|URL|-")]
+    pub source: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("berth").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn history_human_flag_takes_an_optional_bool() {
+        let human = |args: &[&str]| match parse(args).unwrap().command {
+            Command::History(h) | Command::Image(ImageCommand::History(h)) => h.human,
+            c => panic!("{c:?}"),
+        };
+        assert!(human(&["history", "img"]));
+        assert!(human(&["history", "-H", "img"]));
+        assert!(!human(&["history", "--human=false", "img"]));
+        assert!(!human(&["history", "-H=false", "img"]));
+        assert!(!human(&["image", "history", "--human=false", "img"]));
+        // The global -H still works before the command.
+        let cli = parse(&["-H", "unix:///x.sock", "history", "-H=false", "img"]).unwrap();
+        assert_eq!(cli.global.host.as_deref(), Some("unix:///x.sock"));
+    }
+
+    #[test]
+    fn image_commands_and_aliases() {
+        let cli = parse(&[
+            "-c", "ctx", "import", "-c", "ENV A=1", "--change", "CMD x", "f.tar", "r:t",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.context.as_deref(), Some("ctx"));
+        match cli.command {
+            Command::Import(o) => {
+                assert_eq!(o.change, ["ENV A=1", "CMD x"]);
+                assert_eq!(
+                    (o.source.as_str(), o.reference.as_deref()),
+                    ("f.tar", Some("r:t"))
+                );
+            }
+            c => panic!("{c:?}"),
+        }
+        for args in [&["image", "ls"][..], &["image", "list"], &["images"]] {
+            assert!(parse(args).is_ok(), "{args:?}");
+        }
+        for args in [
+            &["image", "rm", "x"][..],
+            &["image", "remove", "x"],
+            &["rmi", "x"],
+        ] {
+            assert!(parse(args).is_ok(), "{args:?}");
+        }
+        assert!(parse(&["rmi"]).is_err());
+        assert!(parse(&["tag", "a"]).is_err());
+        let e = parse(&["images", "-f", "bad"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("bad format of filter (expected name=value)"),
+            "{e}"
+        );
+        assert!(e.use_stderr());
+        match parse(&[
+            "images",
+            "-aq",
+            "--digests",
+            "--filter",
+            "dangling=true",
+            "busybox",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Images(o) => {
+                assert!(o.all && o.quiet && o.digests && !o.no_trunc);
+                assert_eq!(o.filter, ["dangling=true"]);
+                assert_eq!(o.reference.as_deref(), Some("busybox"));
+            }
+            c => panic!("{c:?}"),
+        }
+    }
 }

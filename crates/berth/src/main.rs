@@ -4,7 +4,12 @@
 mod cli;
 mod commands;
 mod context;
+mod error;
+mod filters;
 mod hosts;
+mod inspect;
+mod jsonmessage;
+mod reference;
 mod timestamp;
 
 use std::process::ExitCode;
@@ -45,8 +50,11 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", commands::describe(&e));
-            ExitCode::FAILURE
+            let message = commands::describe(&e);
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            commands::exit_code(&e)
         }
     }
 }

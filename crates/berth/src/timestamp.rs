@@ -1,6 +1,7 @@
 //! docker's `--since`/`--until` values → the Unix timestamps the API takes: a Go duration
 //! (`10m`, `1h30m`, relative to now), a Unix time (`1700000000[.123]`), or an RFC 3339 date
-//! or `YYYY-MM-DD[THH:MM:SS]` (UTC when no offset is given).
+//! or `YYYY-MM-DD[THH:MM:SS]` (UTC when no offset is given). Also Unix times shown in the
+//! local time zone the way Go prints them.
 
 use anyhow::{bail, Result};
 use time::format_description::well_known::Rfc3339;
@@ -41,6 +42,94 @@ pub fn to_api(value: &str, now: OffsetDateTime) -> Result<String> {
             "invalid time {value:?}: use a duration like 10m or 1h30m, a Unix timestamp, or a date like 2006-01-02T15:04:05Z"
         ),
     }
+}
+
+/// A Unix time in the local time zone: the offset in seconds and the zone's abbreviation
+/// (from the C library, which reads `TZ` and /etc/localtime like Go does).
+fn local_zone(unix: i64) -> (i32, String) {
+    use nix::libc;
+    extern "C" {
+        fn tzset();
+    }
+    // SAFETY: tzset only (re)reads TZ; localtime_r fills the `tm` we own and returns null on
+    // failure; tm_zone, when set, points at a static NUL-terminated string of the C library.
+    unsafe {
+        tzset();
+        let t: libc::time_t = unix as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return (0, "UTC".to_string());
+        }
+        let zone = if tm.tm_zone.is_null() {
+            String::new()
+        } else {
+            std::ffi::CStr::from_ptr(tm.tm_zone)
+                .to_string_lossy()
+                .into_owned()
+        };
+        (tm.tm_gmtoff as i32, zone)
+    }
+}
+
+fn local_time(unix: i64) -> (OffsetDateTime, String) {
+    let (offset, zone) = local_zone(unix);
+    let offset = time::UtcOffset::from_whole_seconds(offset).unwrap_or(time::UtcOffset::UTC);
+    let t = OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset);
+    (t, zone)
+}
+
+/// `±hhmm` of an offset.
+fn numeric_offset(t: &OffsetDateTime, colon: bool) -> String {
+    let secs = t.offset().whole_seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let (h, m) = (secs.abs() / 3600, secs.abs() / 60 % 60);
+    if colon {
+        format!("{sign}{h:02}:{m:02}")
+    } else {
+        format!("{sign}{h:02}{m:02}")
+    }
+}
+
+/// Go's `time.Unix(unix, 0).String()`: `2026-11-23 13:12:22 +0000 UTC`, local time.
+pub fn go_time_string(unix: i64) -> String {
+    let (t, zone) = local_time(unix);
+    let zone = if zone.is_empty() {
+        numeric_offset(&t, false)
+    } else {
+        zone
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {} {zone}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        numeric_offset(&t, false)
+    )
+}
+
+/// Go's `time.Unix(unix, 0).Format(time.RFC3339)`: `2026-11-23T13:12:22Z` or
+/// `2026-11-23T14:12:22+01:00`, local time.
+pub fn go_rfc3339(unix: i64) -> String {
+    let (t, _) = local_time(unix);
+    let zone = if t.offset().is_utc() {
+        "Z".to_string()
+    } else {
+        numeric_offset(&t, true)
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
 }
 
 /// Go's `time.ParseDuration` for the units people type: h, m, s, ms, us/µs, ns.
@@ -92,5 +181,23 @@ mod tests {
         assert_eq!(to_api("1970-01-02", now).unwrap(), "86400.000000000");
         assert_eq!(to_api("1970-01-01T00:01:00Z", now).unwrap(), "60.000000000");
         assert!(to_api("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn go_time_strings() {
+        let t = OffsetDateTime::from_unix_timestamp(1_795_439_542).unwrap();
+        let (off, _) = local_zone(1_795_439_542);
+        let local = t.to_offset(time::UtcOffset::from_whole_seconds(off).unwrap());
+        let s = go_time_string(1_795_439_542);
+        assert!(
+            s.starts_with(&format!("2026-11-23 {:02}:", local.hour())),
+            "{s}"
+        );
+        let r = go_rfc3339(1_795_439_542);
+        assert!(r.starts_with("2026-11-23T"), "{r}");
+        if off == 0 {
+            assert_eq!(r, "2026-11-23T13:12:22Z");
+            assert!(s.starts_with("2026-11-23 13:12:22 +0000 "), "{s}");
+        }
     }
 }

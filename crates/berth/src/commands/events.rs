@@ -5,25 +5,27 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use berth_client::Query;
 use berth_format::{FormatSpec, Template};
 use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::Ctx;
 use crate::cli::EventsOpts;
+use crate::filters::filters_json;
 use crate::timestamp;
 
 pub async fn run(ctx: &Ctx, opts: &EventsOpts) -> Result<ExitCode> {
     let now = time::OffsetDateTime::now_utc();
-    let mut query = Vec::new();
+    let mut query = Query::new();
     if let Some(s) = &opts.since {
-        query.push(("since", timestamp::to_api(s, now)?));
+        query.push("since", timestamp::to_api(s, now)?);
     }
     if let Some(u) = &opts.until {
-        query.push(("until", timestamp::to_api(u, now)?));
+        query.push("until", timestamp::to_api(u, now)?);
     }
     if !opts.filter.is_empty() {
-        query.push(("filters", filters_json(&opts.filter)?));
+        query.push("filters", filters_json(&opts.filter)?);
     }
     let template = match opts.format.as_deref().map(FormatSpec::parse) {
         None => None,
@@ -33,16 +35,7 @@ pub async fn run(ctx: &Ctx, opts: &EventsOpts) -> Result<ExitCode> {
             bail!("--format table is not supported for events; use json or a template")
         }
     };
-    let qs = query
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let path = if qs.is_empty() {
-        "/events".to_string()
-    } else {
-        format!("/events?{qs}")
-    };
+    let path = query.with_path("/events");
     let resp = ctx.client.request(http::Method::GET, &path, None).await?;
     let mut body = resp.into_body();
     let mut buf = Vec::new();
@@ -67,20 +60,6 @@ pub async fn run(ctx: &Ctx, opts: &EventsOpts) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `key=value` flags → Docker's filter JSON.
-fn filters_json(filters: &[String]) -> Result<String> {
-    let mut map: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
-    for f in filters {
-        let Some((k, v)) = f.split_once('=') else {
-            bail!("bad format of filter (expected name=value): {f}");
-        };
-        map.entry(k.trim().to_lowercase())
-            .or_default()
-            .insert(v.to_string(), true);
-    }
-    Ok(serde_json::to_string(&map)?)
 }
 
 /// docker's line: `TIME TYPE ACTION ID (k=v, ...)`.
@@ -117,17 +96,6 @@ fn plain(e: &Value) -> String {
         line.push_str(&format!(" ({})", parts.join(", ")));
     }
     line
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod context;
 mod events;
+mod image;
 mod info;
 mod tls;
 mod version;
@@ -14,6 +15,7 @@ use berth_client::{Client, ClientError};
 
 use crate::cli::{Cli, Command, SystemCommand};
 use crate::context::ContextStore;
+use crate::error::StatusError;
 use crate::hosts;
 
 /// Everything a daemon-facing command needs.
@@ -43,14 +45,33 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Context(c) => context::run(&cli.global, &store, c),
         Command::Tls(t) => tls::run(t),
+        Command::Image(c) => image::run(&connect()?, c).await,
+        Command::Images(o) => image::ls::run(&connect()?, o).await,
+        Command::History(o) => image::history::run(&connect()?, o).await,
+        Command::Tag(o) => image::tag::run(&connect()?, o).await,
+        Command::Rmi(o) => image::rm::run(&connect()?, o).await,
+        Command::Save(o) => image::save::run(&connect()?, o).await,
+        Command::Load(o) => image::load::run(&connect()?, o).await,
+        Command::Import(o) => image::import::run(&connect()?, o).await,
     }
 }
 
-/// The one line printed for a failed command.
+/// What is printed for a failed command (possibly several lines, or nothing).
 pub fn describe(e: &anyhow::Error) -> String {
+    if let Some(s) = e.downcast_ref::<StatusError>() {
+        return s.message.clone();
+    }
     match e.downcast_ref::<ClientError>() {
         Some(ClientError::Api { .. }) | Some(ClientError::Connect { .. }) => e.to_string(),
         _ => format!("berth: {e:#}"),
+    }
+}
+
+/// The exit status for a failed command: a [`StatusError`]'s own, else 1.
+pub fn exit_code(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<StatusError>() {
+        Some(s) => ExitCode::from(s.code),
+        None => ExitCode::FAILURE,
     }
 }
 

@@ -7,7 +7,9 @@
 
 mod error;
 mod extract;
+mod images;
 mod system;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use axum::Router;
 use berth_api::{ApiError, ApiVersion, MAX_API_VERSION};
 
@@ -30,6 +32,20 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(system::events))
+        .route("/system/df", get(system::df))
+        .route("/images/json", get(images::list))
+        .route("/images/create", post(images::create))
+        .route("/images/load", post(images::load))
+        .route("/images/get", get(images::save_many))
+        .route("/images/prune", post(images::prune))
+        .route("/images/{*rest}", any(images_dispatch))
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route("/volumes/prune", post(volumes::prune))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
+        )
         .fallback(not_found)
         // dockerd answers a known path with the wrong method as an unknown one.
         .method_not_allowed_fallback(not_found)
@@ -82,6 +98,80 @@ fn stamp(mut resp: Response) -> Response {
 fn api_version_str() -> &'static str {
     static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     S.get_or_init(|| MAX_API_VERSION.to_string())
+}
+
+/// Image names contain slashes (`localhost:5000/team/app`), so `/images/{name}/json` cannot be
+/// a plain route: split the rest of the path at its last known verb, like dockerd's
+/// `{name:.*}` routes.
+async fn images_dispatch(
+    state: axum::extract::State<Arc<Engine>>,
+    method: axum::http::Method,
+    axum::extract::Path(rest): axum::extract::Path<String>,
+    q: extract::QueryPairs,
+) -> Result<Response, Error> {
+    use axum::extract::Path;
+    use axum::response::IntoResponse;
+    let verbs = ["json", "history", "tag", "get", "push"];
+    let (name, verb) = match rest.rsplit_once('/') {
+        Some((name, verb)) if verbs.contains(&verb) => (name.to_string(), verb),
+        _ => (rest.clone(), ""),
+    };
+    Ok(match (method, verb) {
+        (m, "json") if m == axum::http::Method::GET => {
+            images::inspect(state, Path(name)).await?.into_response()
+        }
+        (m, "history") if m == axum::http::Method::GET => {
+            images::history(state, Path(name)).await?.into_response()
+        }
+        (m, "tag") if m == axum::http::Method::POST => {
+            images::tag(state, Path(name), q).await?.into_response()
+        }
+        (m, "get") if m == axum::http::Method::GET => images::save_one(state, Path(name)).await?,
+        (m, "") if m == axum::http::Method::DELETE => {
+            images::remove(state, Path(name), q).await?.into_response()
+        }
+        _ => return Err(Error(ApiError::not_found("page not found"))),
+    })
+}
+
+/// `until` filter values: a Unix timestamp, RFC 3339 time or Go duration (relative to now).
+pub fn parse_until(v: &str) -> Result<i64, ApiError> {
+    let now = time::OffsetDateTime::now_utc();
+    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    if let Ok(n) = extract::parse_timestamp("until", v) {
+        return Ok(n / 1_000_000_000);
+    }
+    parse_go_duration(v)
+        .map(|d| (now - d).unix_timestamp())
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "invalid until value {v:?}: use a timestamp or a duration like 24h"
+            ))
+        })
+}
+
+fn parse_go_duration(s: &str) -> Option<time::Duration> {
+    let mut rest = s;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..n_end].parse().ok()?;
+        rest = &rest[n_end..];
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        total += n * match &rest[..u_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            _ => return None,
+        };
+        rest = &rest[u_end..];
+    }
+    (!s.is_empty()).then(|| time::Duration::seconds_f64(total))
 }
 
 async fn not_found() -> Error {

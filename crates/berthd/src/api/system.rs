@@ -155,3 +155,15 @@ fn encode(e: &Event) -> Bytes {
     v.push(b'\n');
     Bytes::from(v)
 }
+
+/// `GET /system/df` in the API 1.41–1.47 shape.
+pub async fn df(State(engine): State<Arc<Engine>>) -> Result<Json<serde_json::Value>, Error> {
+    let (layers_size, images) = engine.images_disk_usage()?;
+    Ok(Json(serde_json::json!({
+        "LayersSize": layers_size,
+        "Images": images,
+        "Containers": [],
+        "Volumes": [],
+        "BuildCache": [],
+    })))
+}

@@ -1,7 +1,9 @@
 //! The engine: berthd's state and the plain async methods the API layer calls. Nothing in
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
+pub mod images;
 mod system;
+pub mod volumes;
 
 use std::sync::{Arc, RwLock};
 
@@ -17,9 +19,8 @@ use crate::host::HostInfo;
 pub struct Engine {
     config: RwLock<Config>,
     root: DataRoot,
-    /// Held open for the daemon's lifetime; the image, container, network and volume
-    /// subsystems keep their records here.
-    _db: Db,
+    db: Db,
+    pub images: images::Images,
     pub events: EventBus,
     host: HostInfo,
     id: String,
@@ -32,10 +33,12 @@ impl Engine {
         let root = DataRoot::open(&config.data_root)?;
         let db = Db::open(&root.db_path())?;
         let id = db.daemon_id()?;
+        let images = images::Images::open(root.path())?;
         Ok(Arc::new(Self {
             config: RwLock::new(config),
             root,
-            _db: db,
+            db,
+            images,
             events: EventBus::new(),
             host: HostInfo::gather(),
             id,
@@ -68,6 +71,11 @@ impl Engine {
             &self.id,
             attrs,
         );
+    }
+
+    /// The metadata database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// A receiver that turns true when the daemon is shutting down; long streams end then.
