@@ -22,6 +22,7 @@ fn docker_cli_import_tag_inspect_rmi() {
     let id = id.trim().to_string();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
 
+    assert_eq!(d.http("GET", "/info", None).json()["Images"], 1);
     let out = ok(d.docker().args(["images"]));
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("REPOSITORY"), "{out}");

@@ -94,7 +94,7 @@ impl Engine {
             containers_running: Some(0),
             containers_paused: Some(0),
             containers_stopped: Some(0),
-            images: Some(0),
+            images: Some(self.db().images().map(|i| i.len() as i64).unwrap_or(0)),
             driver: Some("overlay2".to_string()),
             driver_status: Some(vec![
                 vec!["Backing Filesystem".to_string(), backing_fs(root)],
@@ -102,7 +102,7 @@ impl Engine {
             ]),
             docker_root_dir: Some(root.display().to_string()),
             plugins: Some(PluginsInfo {
-                volume: Some(vec![]),
+                volume: Some(vec!["local".to_string()]),
                 network: Some(vec![]),
                 authorization: None,
                 log: Some(vec![]),
