@@ -182,3 +182,49 @@ pub fn count_files(dir: &Path) -> usize {
         })
         .sum()
 }
+
+/// An OCI image layout archive (`oci-layout`, `index.json`, `blobs/sha256/...`) holding one
+/// image named `name` whose layers all carry `layer_media_type`.
+pub fn oci_archive(img: &TestImage, name: &str, layer_media_type: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let add = |b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    let blob = |b: &mut tar::Builder<Vec<u8>>, data: &[u8]| {
+        let d = sha256(data);
+        add(b, &format!("blobs/sha256/{}", &d[7..]), data);
+        d
+    };
+    let config = image_config(img);
+    let config_digest = blob(&mut b, &config);
+    let layers: Vec<serde_json::Value> = img
+        .layers
+        .iter()
+        .map(|l| serde_json::json!({"mediaType": layer_media_type, "digest": blob(&mut b, l), "size": l.len()}))
+        .collect();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": layers,
+    }))
+    .unwrap();
+    let manifest_digest = blob(&mut b, &manifest);
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest.len(),
+            "annotations": {"io.containerd.image.name": name},
+        }],
+    });
+    add(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+    add(&mut b, "index.json", &serde_json::to_vec(&index).unwrap());
+    b.into_inner().unwrap()
+}

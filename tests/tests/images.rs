@@ -261,7 +261,24 @@ fn multi_layer_archives_share_layers() {
     let df = d.http("GET", "/system/df", None).json();
     assert_eq!(df["Images"].as_array().unwrap().len(), 1);
     assert!(df["LayersSize"].as_i64().unwrap() > 0);
-    ok(d.docker().args(["system", "df"]));
+    let out = ok(d.docker().args(["system", "df"]));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Images") && l.contains(" 1 ")),
+        "{out}"
+    );
+    let out = ok(d.berth().args(["system", "df"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("TYPE") && lines[0].contains("RECLAIMABLE"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("Images") && lines[1].contains("(100%)"),
+        "{out}"
+    );
+    let out = ok(d.berth().args(["system", "df", "-v"]));
+    assert!(out.contains("SHARED SIZE") && out.contains("app"), "{out}");
 }
 
 #[test]
@@ -558,4 +575,50 @@ fn berth_cli_image_commands() {
         count_files(&root.join("layers")) + count_files(&root.join("blobs/sha256")),
         0
     );
+}
+
+#[test]
+fn oci_layout_archives_load_and_unknown_media_types_are_refused() {
+    let d = Daemon::start();
+    let img = TestImage {
+        layers: vec![layer_tar(&[Entry::File("hello", b"oci\n")])],
+        tags: vec![],
+        labels: vec![],
+        diff_ids: None,
+    };
+    let good = oci_archive(
+        &img,
+        "docker.io/library/oci:1",
+        "application/vnd.oci.image.layer.v1.tar",
+    );
+    let r = d.http("POST", "/images/load", Some(("application/x-tar", &good)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("Loaded image: oci:1"), "{}", r.text());
+    let before = (
+        count_files(&d.data_root.canonicalize().unwrap().join("layers")),
+        count_files(&d.data_root.canonicalize().unwrap().join("blobs/sha256")),
+    );
+    let odd = TestImage {
+        layers: vec![layer_tar(&[Entry::File("x", b"other")])],
+        tags: vec![],
+        labels: vec![],
+        diff_ids: None,
+    };
+    let bad = oci_archive(&odd, "docker.io/library/odd:1", "application/x-bogus");
+    let r = d.http("POST", "/images/load", Some(("application/x-tar", &bad)));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/x-bogus"),
+        "{}",
+        r.text()
+    );
+    let after = (
+        count_files(&d.data_root.canonicalize().unwrap().join("layers")),
+        count_files(&d.data_root.canonicalize().unwrap().join("blobs/sha256")),
+    );
+    assert_eq!(before, after);
+    assert_eq!(d.http("GET", "/images/odd:1/json", None).status, 404);
 }

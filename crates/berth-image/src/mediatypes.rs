@@ -44,3 +44,19 @@ pub fn is_manifest(media_type: &str) -> bool {
 pub fn is_index(media_type: &str) -> bool {
     matches!(media_type, OCI_INDEX | DOCKER_MANIFEST_LIST)
 }
+
+/// Whether a media type names a layer berth can unpack (plain, gzip or zstd tar).
+pub fn is_layer(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        DOCKER_LAYER
+            | DOCKER_LAYER_GZIP
+            | DOCKER_LAYER_FOREIGN
+            | OCI_LAYER
+            | OCI_LAYER_GZIP
+            | OCI_LAYER_ZSTD
+            | OCI_LAYER_NONDISTRIBUTABLE
+            | OCI_LAYER_NONDISTRIBUTABLE_GZIP
+            | OCI_LAYER_NONDISTRIBUTABLE_ZSTD
+    )
+}

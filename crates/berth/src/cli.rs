@@ -87,10 +87,22 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Show disk usage: images, containers, volumes, build cache
+    Df(DfOpts),
     /// Display system-wide information
     Info(FormatOpt),
     /// Get real time events from the server
     Events(EventsOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct DfOpts {
+    /// Show detailed information on space usage
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

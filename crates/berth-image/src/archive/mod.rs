@@ -85,6 +85,12 @@ pub enum ArchiveError {
         digest: String,
         media_type: String,
     },
+    #[error("{referrer} lists layer {digest} of media type {media_type:?}, which is not a layer berth can unpack (tar, tar+gzip or tar+zstd)")]
+    UnsupportedLayerMediaType {
+        referrer: String,
+        digest: String,
+        media_type: String,
+    },
     #[error("image index {digest} has no {platform} image in this archive")]
     NoMatchingPlatform { digest: String, platform: String },
     #[error("image indexes nested too deeply under {digest}")]

@@ -178,6 +178,13 @@ fn read_oci_image(root: &Root, desc: &Descriptor) -> Result<ArchiveImage, Archiv
         .layers
         .iter()
         .map(|layer| {
+            if !crate::mediatypes::is_layer(&layer.media_type) {
+                return Err(ArchiveError::UnsupportedLayerMediaType {
+                    referrer: referrer.clone(),
+                    digest: layer.digest.clone(),
+                    media_type: layer.media_type.clone(),
+                });
+            }
             let path = root.blob(&referrer, &layer.digest)?;
             let actual = fs::metadata(&path).map_err(|e| io_error(&path, e))?.len();
             check_size(&referrer, &layer.digest, layer.size, actual)?;

@@ -2,6 +2,7 @@
 //! code; errors bubble up to `main`, which prints them once.
 
 mod context;
+mod df;
 mod events;
 mod image;
 mod info;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events(o) | Command::System(SystemCommand::Events(o)) => {
             events::run(&connect()?, o).await
         }
+        Command::System(SystemCommand::Df(o)) => df::run(&connect()?, o).await,
         Command::Context(c) => context::run(&cli.global, &store, c),
         Command::Tls(t) => tls::run(t),
         Command::Image(c) => image::run(&connect()?, c).await,

@@ -163,7 +163,7 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> Result<Json<serde_json::Va
         "LayersSize": layers_size,
         "Images": images,
         "Containers": [],
-        "Volumes": [],
+        "Volumes": engine.volumes_disk_usage()?,
         "BuildCache": [],
     })))
 }

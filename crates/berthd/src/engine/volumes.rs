@@ -7,7 +7,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use berth_api::models::EventMessageTypeEnum;
-use berth_api::volumes::{Volume, VolumeCreateBody, VolumeList, VolumePruneResponse};
+use berth_api::volumes::{Volume, VolumeCreateBody, VolumeList, VolumePruneResponse, VolumeUsage};
 use berth_api::{ApiError, ErrorKind};
 use berth_store::VolumeRecord;
 
@@ -138,6 +138,20 @@ impl Engine {
             volumes,
             warnings: Vec::new(),
         })
+    }
+
+    /// Every volume with its `UsageData` (size on disk, containers using it).
+    pub fn volumes_disk_usage(&self) -> Result<Vec<Volume>, ApiError> {
+        let mut out = Vec::new();
+        for v in self.db().volumes().map_err(store_err)? {
+            let mut view = self.volume_view(&v);
+            view.usage_data = Some(VolumeUsage {
+                size: dir_size(&self.mountpoint(&v.name)),
+                ref_count: 0,
+            });
+            out.push(view);
+        }
+        Ok(out)
     }
 
     pub fn remove_volume(&self, name: &str, force: bool) -> Result<(), ApiError> {
