@@ -159,6 +159,12 @@ impl Client {
     }
 
     /// DELETE; returns the answer's body.
+    /// GET a whole body as bytes (for callers that keep the daemon's JSON as it is).
+    pub async fn get_bytes(&self, path_and_query: &str) -> Result<Bytes, ClientError> {
+        let resp = self.request(Method::GET, path_and_query, None).await?;
+        read_body(resp).await
+    }
+
     pub async fn delete(&self, path_and_query: &str) -> Result<Bytes, ClientError> {
         let resp = self.request(Method::DELETE, path_and_query, None).await?;
         read_body(resp).await

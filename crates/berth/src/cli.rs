@@ -83,6 +83,78 @@ pub enum Command {
     /// Create certificates for TLS-protected TCP endpoints
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(VolumeCreateOpts),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(VolumeLsOpts),
+    /// Display detailed information on one or more volumes
+    Inspect {
+        /// Format output using a custom template: 'json', or a Go template
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Force the removal of one or more volumes
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove unused local volumes
+    Prune(VolumePruneOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeCreateOpts {
+    /// Volume name (generated when omitted)
+    pub name: Option<String>,
+    /// Specify volume driver name
+    #[arg(short, long, default_value = "local")]
+    pub driver: String,
+    /// Set metadata for a volume (key=value)
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Set driver specific options (key=value)
+    #[arg(short = 'o', long = "opt")]
+    pub opts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumeLsOpts {
+    /// Only display volume names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Provide filter values (e.g. "dangling=true", "label=k=v", "name=x", "driver=local")
+    #[arg(short, long = "filter", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumePruneOpts {
+    /// Remove all unused volumes, not just anonymous ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod image;
 mod info;
 mod tls;
 mod version;
+mod volume;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::System(SystemCommand::Df(o)) => df::run(&connect()?, o).await,
         Command::Context(c) => context::run(&cli.global, &store, c),
         Command::Tls(t) => tls::run(t),
+        Command::Volume(c) => volume::run(&connect()?, c).await,
         Command::Image(c) => image::run(&connect()?, c).await,
         Command::Images(o) => image::ls::run(&connect()?, o).await,
         Command::History(o) => image::history::run(&connect()?, o).await,
