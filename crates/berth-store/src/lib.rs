@@ -21,6 +21,7 @@ mod content;
 mod db;
 mod images;
 mod layers;
+pub mod overlay;
 mod root;
 pub mod unpack;
 mod volumes;
