@@ -136,14 +136,19 @@ impl ContentStore {
 
     /// Every stored digest (for consistency checks and tests).
     pub fn list(&self) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))? {
-            let e = e.map_err(|e| StoreError::io(&self.dir, e))?;
-            out.push(format!("sha256:{}", e.file_name().to_string_lossy()));
-        }
-        out.sort();
-        Ok(out)
+        list_digest_dir(&self.dir)
     }
+}
+
+/// The entries of a directory named by sha256 hex, as sorted `sha256:<hex>` digests.
+pub(crate) fn list_digest_dir(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+        let e = e.map_err(|e| StoreError::io(dir, e))?;
+        out.push(format!("sha256:{}", e.file_name().to_string_lossy()));
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// A writer that hashes what passes through.

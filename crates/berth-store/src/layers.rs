@@ -129,12 +129,6 @@ impl LayerStore {
 
     /// Chain IDs of the layer directories present on disk.
     pub fn list(&self) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))? {
-            let e = e.map_err(|e| StoreError::io(&self.dir, e))?;
-            out.push(format!("sha256:{}", e.file_name().to_string_lossy()));
-        }
-        out.sort();
-        Ok(out)
+        crate::content::list_digest_dir(&self.dir)
     }
 }

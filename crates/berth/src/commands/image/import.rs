@@ -54,11 +54,11 @@ pub fn import_path(opts: &ImportOpts) -> Result<String, StatusError> {
     }
     let mut q = Query::new().add("fromSrc", "-");
     if let Some(r) = opts.reference.as_deref().filter(|r| !r.is_empty()) {
-        let r = Reference::parse_normalized_named(r).map_err(|e| StatusError::new(e.0))?;
-        if r.digest.is_some() {
+        let r = Reference::parse(r).map_err(|e| StatusError::new(e.to_string()))?;
+        if r.digest().is_some() {
             return Err(StatusError::new("cannot import digest reference"));
         }
-        q = q.add("repo", r.familiar_name()).add_opt("tag", r.tag);
+        q = q.add("repo", r.familiar_name()).add_opt("tag", r.tag().map(str::to_string));
     }
     Ok(q.add_opt("message", opts.message.as_deref())
         .add_all("changes", opts.change.iter().map(String::as_str))

@@ -126,19 +126,19 @@ pub fn build_rows(images: &[ImageSummary], show_digests: bool) -> Vec<Row> {
         }
         let mut repo_tags: Vec<(String, Vec<String>)> = Vec::new();
         for r in img.repo_tags.iter().flatten() {
-            let Ok(r) = Reference::parse_normalized_named(r) else {
+            let Ok(r) = Reference::parse(r) else {
                 continue;
             };
-            if let (Some(tag), None) = (r.tag.clone(), &r.digest) {
+            if let (Some(tag), None) = (r.tag().map(str::to_string), r.digest()) {
                 push_grouped(&mut repo_tags, r.familiar_name(), tag);
             }
         }
         let mut repo_digests: Vec<(String, Vec<String>)> = Vec::new();
         for r in img.repo_digests.iter().flatten() {
-            let Ok(r) = Reference::parse_normalized_named(r) else {
+            let Ok(r) = Reference::parse(r) else {
                 continue;
             };
-            if let Some(d) = r.digest.clone() {
+            if let Some(d) = r.digest().map(str::to_string) {
                 push_grouped(&mut repo_digests, r.familiar_name(), d);
             }
         }

@@ -26,7 +26,7 @@ pub fn tag_path(source: &str, target: &str) -> Result<String, StatusError> {
         ))
     };
     check_any_reference(source).map_err(|e| invalid(source, &e))?;
-    let target_ref = Reference::parse_normalized_named(target).map_err(|e| invalid(target, &e))?;
+    let target_ref = Reference::parse(target).map_err(|e| invalid(target, &e))?;
     let (repo, tag) = split_target(&target_ref)?;
     Ok(Query::new()
         .add("repo", repo)
@@ -36,14 +36,14 @@ pub fn tag_path(source: &str, target: &str) -> Result<String, StatusError> {
 
 /// TARGET's repository (as docker names it: `busybox`, `me/app`, `host:5000/x`) and tag.
 pub fn split_target(r: &Reference) -> Result<(String, String), StatusError> {
-    if r.digest.is_some() {
+    if r.digest().is_some() {
         return Err(StatusError::new(
             "refusing to create a tag with a digest reference",
         ));
     }
     Ok((
         r.familiar_name(),
-        r.tag.clone().unwrap_or_else(|| "latest".to_string()),
+        r.tag().unwrap_or("latest").to_string(),
     ))
 }
 

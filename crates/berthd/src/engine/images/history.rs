@@ -3,7 +3,7 @@
 use berth_api::images::HistoryItem;
 use berth_api::ApiError;
 
-use super::{familiar, store_err};
+use super::store_err;
 use crate::engine::Engine;
 
 impl Engine {
@@ -66,13 +66,7 @@ impl Engine {
         items.reverse();
         if let Some(top) = items.first_mut() {
             top.id = img.id.clone();
-            top.tags = Some(
-                db.tags_of(&img.id)
-                    .map_err(store_err)?
-                    .iter()
-                    .map(|t| familiar(t))
-                    .collect(),
-            );
+            top.tags = Some(self.image_names(&img.id)?.0);
         }
         Ok(items)
     }

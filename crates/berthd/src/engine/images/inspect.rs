@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use berth_api::images::{GraphDriver, ImageInspect, ImageMetadata, RootFs};
 use berth_api::ApiError;
 
-use super::{familiar, rfc3339, store_err};
+use super::rfc3339;
 use crate::engine::Engine;
 
 impl Engine {
     pub fn inspect_image(&self, name: &str) -> Result<ImageInspect, ApiError> {
         let img = self.resolve_image(name)?;
-        let db = self.db();
         let cfg = self.image_config(&img.id)?;
         let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
         let dirs: Vec<String> = img
@@ -33,20 +32,11 @@ impl Engine {
             .and_then(|h| h.last())
             .map(|h| s(&h["comment"]))
             .unwrap_or_default();
+        let (repo_tags, repo_digests) = self.image_names(&img.id)?;
         Ok(ImageInspect {
             id: img.id.clone(),
-            repo_tags: db
-                .tags_of(&img.id)
-                .map_err(store_err)?
-                .iter()
-                .map(|t| familiar(t))
-                .collect(),
-            repo_digests: db
-                .digests_of(&img.id)
-                .map_err(store_err)?
-                .iter()
-                .map(|t| familiar(t))
-                .collect(),
+            repo_tags,
+            repo_digests,
             parent: String::new(),
             comment,
             created: cfg["created"]

@@ -6,7 +6,7 @@ use berth_api::images::ImageSummary;
 use berth_api::ApiError;
 use berth_store::ImageRecord;
 
-use super::{familiar, store_err};
+use super::store_err;
 use crate::engine::Engine;
 
 /// What `GET /images/json` asks for.
@@ -91,21 +91,12 @@ impl Engine {
                 n
             }
         };
+        let (repo_tags, repo_digests) = self.image_names(&img.id)?;
         Ok(ImageSummary {
             id: img.id.clone(),
             parent_id: String::new(),
-            repo_tags: db
-                .tags_of(&img.id)
-                .map_err(store_err)?
-                .iter()
-                .map(|t| familiar(t))
-                .collect(),
-            repo_digests: db
-                .digests_of(&img.id)
-                .map_err(store_err)?
-                .iter()
-                .map(|t| familiar(t))
-                .collect(),
+            repo_tags,
+            repo_digests,
             created: img.created,
             size: img.size,
             shared_size,

@@ -170,6 +170,16 @@ impl Engine {
         }
     }
 
+    /// An image's tags and repo digests in the familiar form the API shows.
+    pub fn image_names(&self, id: &str) -> Result<(Vec<String>, Vec<String>), ApiError> {
+        let db = self.db();
+        let show = |names: Vec<String>| names.iter().map(|n| familiar(n)).collect();
+        Ok((
+            show(db.tags_of(id).map_err(store_err)?),
+            show(db.digests_of(id).map_err(store_err)?),
+        ))
+    }
+
     /// The stored config of an image, as JSON.
     pub fn image_config(&self, id: &str) -> Result<serde_json::Value, ApiError> {
         let path = self.images.content.path(id).map_err(store_err)?;
