@@ -622,3 +622,44 @@ fn oci_layout_archives_load_and_unknown_media_types_are_refused() {
     assert_eq!(before, after);
     assert_eq!(d.http("GET", "/images/odd:1/json", None).status, 404);
 }
+
+#[test]
+fn start_up_check_removes_what_a_crash_left_behind() {
+    let keep = tempfile::tempdir().unwrap();
+    let root = keep.path().join("root");
+    let args = ["--data-root", root.to_str().unwrap()];
+    let d = Daemon::builder().args(args).start();
+    let archive = docker_archive(&[TestImage {
+        layers: vec![layer_tar(&[Entry::File("a", b"1")])],
+        tags: vec!["survivor:1".into()],
+        labels: vec![],
+        diff_ids: None,
+    }]);
+    assert_eq!(
+        d.http(
+            "POST",
+            "/images/load",
+            Some(("application/x-tar", &archive))
+        )
+        .status,
+        200
+    );
+    d.signal(nix::sys::signal::Signal::SIGKILL);
+    drop(d);
+    // What a kill in the middle of a load could leave: a blob and a layer directory that
+    // no record names.
+    let stray_blob = format!("{:064x}", 7);
+    let stray_layer = format!("{:064x}", 8);
+    let root = root.canonicalize().unwrap();
+    std::fs::write(root.join("blobs/sha256").join(&stray_blob), b"half a layer").unwrap();
+    std::fs::create_dir(root.join("layers").join(&stray_layer)).unwrap();
+    let d = Daemon::builder().args(args).start();
+    assert!(!root.join("blobs/sha256").join(&stray_blob).exists());
+    assert!(!root.join("layers").join(&stray_layer).exists());
+    let log = d.log_text();
+    assert!(
+        log.contains("orphaned blob") && log.contains("orphaned layer directory"),
+        "{log}"
+    );
+    assert_eq!(d.http("GET", "/images/survivor:1/json", None).status, 200);
+}

@@ -120,20 +120,45 @@ fn json_bodies_are_checked() {
 #[test]
 fn berth_cli_volume_commands() {
     let d = Daemon::start();
-    assert_eq!(ok(d.berth().args(["volume", "create", "--label", "k=v", "one"])).trim(), "one");
+    assert_eq!(
+        ok(d.berth()
+            .args(["volume", "create", "--label", "k=v", "one"]))
+        .trim(),
+        "one"
+    );
     let anon = ok(d.berth().args(["volume", "create"])).trim().to_string();
     let ls = ok(d.berth().args(["volume", "ls"]));
     let header = ls.lines().next().unwrap();
-    assert!(header.starts_with("DRIVER") && header.contains("VOLUME NAME"), "{ls}");
+    assert!(
+        header.starts_with("DRIVER") && header.contains("VOLUME NAME"),
+        "{ls}"
+    );
     assert!(ls.contains("local     one") || ls.contains("one"), "{ls}");
-    assert_eq!(ok(d.berth().args(["volume", "ls", "-q", "--filter", "label=k=v"])).trim(), "one");
-    let v: serde_json::Value = serde_json::from_str(&ok(d.berth().args(["volume", "inspect", "one"]))).unwrap();
+    assert_eq!(
+        ok(d.berth()
+            .args(["volume", "ls", "-q", "--filter", "label=k=v"]))
+        .trim(),
+        "one"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(d.berth().args(["volume", "inspect", "one"]))).unwrap();
     assert_eq!(v[0]["Labels"]["k"], "v");
-    assert_eq!(ok(d.berth().args(["volume", "inspect", "-f", "{{.Driver}}", "one"])).trim(), "local");
+    assert_eq!(
+        ok(d.berth()
+            .args(["volume", "inspect", "-f", "{{.Driver}}", "one"]))
+        .trim(),
+        "local"
+    );
     let (code, msg) = fails(d.berth().args(["volume", "rm", "one", "ghost"]));
     assert_eq!(code, 1);
-    assert!(msg.contains("one") && msg.contains("no such volume"), "{msg}");
+    assert!(
+        msg.contains("one") && msg.contains("no such volume"),
+        "{msg}"
+    );
     let out = ok(d.berth().args(["volume", "prune", "-a", "-f"]));
-    assert!(out.contains(&anon) && out.contains("Total reclaimed space"), "{out}");
+    assert!(
+        out.contains(&anon) && out.contains("Total reclaimed space"),
+        "{out}"
+    );
     assert_eq!(ok(d.berth().args(["volume", "ls", "-q"])).trim(), "");
 }

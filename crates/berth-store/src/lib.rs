@@ -17,6 +17,7 @@
 //! (reference counting through `image_layers`). This crate knows nothing of HTTP or of the
 //! Docker API's shapes.
 
+mod check;
 mod content;
 mod db;
 mod images;
@@ -26,6 +27,7 @@ mod root;
 pub mod unpack;
 mod volumes;
 
+pub use check::{check_images, CheckReport};
 pub use content::{parse_digest, ContentStore, HashingReader, HashingWriter};
 pub use db::{Db, SCHEMA_VERSION};
 pub use images::{ImageRecord, LayerRecord};

@@ -34,6 +34,7 @@ impl Engine {
         let db = Db::open(&root.db_path())?;
         let id = db.daemon_id()?;
         let images = images::Images::open(root.path())?;
+        images.check(&db)?;
         Ok(Arc::new(Self {
             config: RwLock::new(config),
             root,

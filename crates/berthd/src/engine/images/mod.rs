@@ -62,6 +62,19 @@ impl Images {
         })
     }
 
+    /// Start-up consistency check: removes what a crash left unreferenced, logs each
+    /// repair, and reports damage it cannot repair.
+    pub fn check(&self, db: &berth_store::Db) -> Result<(), StoreError> {
+        let report = berth_store::check_images(db, &self.content, &self.layers, true)?;
+        for line in &report.removed {
+            tracing::info!("image store check: {line}");
+        }
+        for line in &report.problems {
+            tracing::error!("image store check: {line}");
+        }
+        Ok(())
+    }
+
     /// A fresh scratch directory, removed on drop.
     fn scratch(&self, prefix: &str) -> Result<tempfile::TempDir, ApiError> {
         tempfile::Builder::new()
