@@ -11,6 +11,7 @@
 //! them first: `cargo build --workspace`), or from `BERTH_BIN_DIR`.
 
 pub mod images;
+pub mod registry;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

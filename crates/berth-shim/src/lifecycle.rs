@@ -33,6 +33,8 @@ pub fn start(o: StartOpts) -> Result<(), Failure> {
     }
     ensure_no_shim(&o.state)?;
     clear_stale(&o.state);
+    crate::seccomp_compat::prune_unknown_syscalls(&o.bundle)
+        .map_err(|e| io_failure("fitting the seccomp profile to this host", e))?;
     let hs = daemonize(&o.state).map_err(|e| io_failure("daemonizing", e))?;
     // ---- from here on we are the daemon ----
     let lock = match lock_dir(&o.state) {

@@ -56,6 +56,19 @@ const MIGRATIONS: &[&str] = &[
         options TEXT NOT NULL,
         anonymous INTEGER NOT NULL
      ) STRICT;",
+    // 4: containers. `config` and `host_config` hold the create request's JSON as
+    // normalised by the engine; `state` the mutable run state as JSON.
+    "CREATE TABLE containers (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id),
+        image_ref TEXT NOT NULL,
+        config TEXT NOT NULL,
+        host_config TEXT NOT NULL,
+        state TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX containers_image ON containers(image_id);",
 ];
 
 /// The schema version this build of berth writes.

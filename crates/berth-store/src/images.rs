@@ -247,6 +247,19 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// Records a repo digest (`docker.io/library/busybox@sha256:…`: the manifest an image
+    /// was pulled by or pushed as), moving it when it named another image.
+    pub fn set_repo_digest(&self, name: &str, image_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO repo_digests (name, image_id) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id",
+                [name, image_id],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Full tag names of an image, sorted.
     pub fn tags_of(&self, image_id: &str) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
@@ -392,6 +405,11 @@ mod tests {
         assert_eq!(db.images_by_prefix("0000").unwrap().len(), 2);
         assert_eq!(db.images_by_prefix(&a.id).unwrap(), vec![a.id.clone()]);
         assert!(db.images_by_prefix("zz").unwrap().is_empty());
+        let digest = format!("docker.io/library/busybox@sha256:{:064x}", 9);
+        db.set_repo_digest(&digest, &a.id).unwrap();
+        db.set_repo_digest(&digest, &b.id).unwrap();
+        assert_eq!(db.image_by_digest(&digest).unwrap(), Some(b.id.clone()));
+        assert_eq!(db.digests_of(&b.id).unwrap(), vec![digest.clone()]);
         assert!(db.remove_tag(name).unwrap());
         assert!(!db.remove_tag(name).unwrap());
         db.delete_image(&b.id).unwrap();

@@ -18,6 +18,7 @@
 //! Docker API's shapes.
 
 mod check;
+mod containers;
 mod content;
 mod db;
 mod images;
@@ -28,6 +29,7 @@ pub mod unpack;
 mod volumes;
 
 pub use check::{check_images, CheckReport};
+pub use containers::ContainerRecord;
 pub use content::{parse_digest, ContentStore, HashingReader, HashingWriter};
 pub use db::{Db, SCHEMA_VERSION};
 pub use images::{ImageRecord, LayerRecord};

@@ -80,6 +80,14 @@ pub enum Command {
     Load(LoadOpts),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportOpts),
+    /// Download an image from a registry
+    Pull(PullOpts),
+    /// Upload an image to a registry
+    Push(PushOpts),
+    /// Log in to a registry
+    Login(LoginOpts),
+    /// Log out from a registry
+    Logout(LogoutOpts),
     /// Create certificates for TLS-protected TCP endpoints
     #[command(subcommand)]
     Tls(TlsCommand),
@@ -312,6 +320,60 @@ pub enum ImageCommand {
     Load(LoadOpts),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportOpts),
+    /// Download an image from a registry
+    Pull(PullOpts),
+    /// Upload an image to a registry
+    Push(PushOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct PullOpts {
+    /// Download all tagged images in the repository
+    #[arg(short, long)]
+    pub all_tags: bool,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Set platform if server is multi-platform capable (os[/arch[/variant]])
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PushOpts {
+    /// Push all tags of an image to the repository
+    #[arg(short, long)]
+    pub all_tags: bool,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(value_name = "NAME[:TAG]")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginOpts {
+    /// Username
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password (prefer --password-stdin: a password on the command line is visible to others)
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Registry (default: Docker Hub)
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutOpts {
+    /// Registry (default: Docker Hub)
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
 }
 
 /// A `--filter key=value` flag value; anything without `=` is a usage error, as in docker.
@@ -511,6 +573,27 @@ mod tests {
             assert!(parse(args).is_ok(), "{args:?}");
         }
         assert!(parse(&["rmi"]).is_err());
+        match parse(&["image", "pull", "-aq", "--platform", "linux/arm64", "x"])
+            .unwrap()
+            .command
+        {
+            Command::Image(ImageCommand::Pull(o)) => {
+                assert!(o.all_tags && o.quiet);
+                assert_eq!(o.platform.as_deref(), Some("linux/arm64"));
+            }
+            c => panic!("{c:?}"),
+        }
+        assert!(parse(&["push", "-a", "x"]).is_ok());
+        match parse(&["login", "-u", "u", "--password-stdin", "reg:5000"])
+            .unwrap()
+            .command
+        {
+            Command::Login(o) => {
+                assert!(o.password_stdin && o.password.is_none());
+                assert_eq!(o.server.as_deref(), Some("reg:5000"));
+            }
+            c => panic!("{c:?}"),
+        }
         assert!(parse(&["tag", "a"]).is_err());
         let e = parse(&["images", "-f", "bad"]).unwrap_err();
         assert!(

@@ -8,7 +8,11 @@ pub use berth_image::{Reference, ReferenceError};
 /// name [`Reference::parse`] accepts.
 pub fn check_any_reference(s: &str) -> Result<(), ReferenceError> {
     let hex = s.strip_prefix("sha256:").unwrap_or(s);
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Ok(());
     }
     Reference::parse(s).map(|_| ())

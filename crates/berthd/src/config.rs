@@ -52,6 +52,12 @@ pub struct Flags {
     /// Allow tcp:// listeners without TLS. Anyone who can reach such a port is root here.
     #[arg(long)]
     pub insecure_tcp: bool,
+    /// Registry reachable over plain HTTP or unverified TLS: host[:port] or a CIDR (repeatable)
+    #[arg(long = "insecure-registry", value_name = "HOST|CIDR")]
+    pub insecure_registries: Vec<String>,
+    /// Preferred Docker Hub mirror, e.g. https://mirror.example (repeatable)
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    pub registry_mirrors: Vec<String>,
 }
 
 /// `daemon.json`: dockerd's key names where they exist. Unknown keys are an error, as in
@@ -70,6 +76,8 @@ pub struct FileConfig {
     pub tlskey: Option<PathBuf>,
     pub insecure_tcp: Option<bool>,
     pub labels: Option<Vec<String>>,
+    pub insecure_registries: Option<Vec<String>>,
+    pub registry_mirrors: Option<Vec<String>>,
 }
 
 /// TLS settings for TCP listeners.
@@ -90,6 +98,8 @@ pub struct Config {
     pub tls: Option<TlsSettings>,
     pub insecure_tcp: bool,
     pub labels: Vec<String>,
+    /// Insecure registries, Docker Hub mirrors, certificate directories.
+    pub registry: berth_registry::RegistryConfig,
 }
 
 impl Config {
@@ -153,6 +163,17 @@ impl Config {
                 );
             }
         }
+        let pick = |flag: &Vec<String>, file: &Option<Vec<String>>| {
+            if flag.is_empty() {
+                file.clone().unwrap_or_default()
+            } else {
+                flag.clone()
+            }
+        };
+        let registry = berth_registry::RegistryConfig::new(
+            &pick(&flags.insecure_registries, &file.insecure_registries),
+            &pick(&flags.registry_mirrors, &file.registry_mirrors),
+        )?;
         Ok(Config {
             listeners,
             data_root: flags
@@ -164,6 +185,7 @@ impl Config {
             tls,
             insecure_tcp,
             labels: file.labels.unwrap_or_default(),
+            registry,
         })
     }
 }
@@ -219,6 +241,16 @@ fn check_conflicts(flags: &Flags, file: &FileConfig) -> Result<()> {
     );
     check("tlscert", flags.tlscert.is_some(), file.tlscert.is_some());
     check("tlskey", flags.tlskey.is_some(), file.tlskey.is_some());
+    check(
+        "insecure-registries",
+        !flags.insecure_registries.is_empty(),
+        file.insecure_registries.is_some(),
+    );
+    check(
+        "registry-mirrors",
+        !flags.registry_mirrors.is_empty(),
+        file.registry_mirrors.is_some(),
+    );
     if !both.is_empty() {
         bail!(
             "the following directives are specified both as a flag and in the configuration \
@@ -311,6 +343,25 @@ mod tests {
     fn flag_and_file_conflict_is_an_error() {
         let err = load(&["--data-root", "/a"], Some(r#"{"data-root": "/b"}"#)).unwrap_err();
         assert!(err.to_string().contains("data-root"), "{err}");
+    }
+
+    #[test]
+    fn registry_settings() {
+        let c = load(
+            &["--insecure-registry", "reg.test:5000"],
+            Some(r#"{"registry-mirrors": ["https://mirror.test"]}"#),
+        )
+        .unwrap();
+        assert_eq!(c.registry.insecure_hosts(), ["reg.test:5000"]);
+        assert_eq!(c.registry.mirrors(), ["https://mirror.test/"]);
+        let err = load(&[], Some(r#"{"insecure-registries": ["http://x"]}"#)).unwrap_err();
+        assert!(err.to_string().contains("should not contain"), "{err}");
+        let err = load(
+            &["--registry-mirror", "https://a.test"],
+            Some(r#"{"registry-mirrors": ["https://b.test"]}"#),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("registry-mirrors"), "{err}");
     }
 
     #[test]

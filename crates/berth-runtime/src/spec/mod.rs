@@ -127,7 +127,9 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
     proc.set_cwd(PathBuf::from(process::cwd(&config)?));
     proc.set_capabilities(Some(linux_capabilities(caps, exec_user.uid)));
     proc.set_rlimits(Some(rlimits(&hc.resources.ulimits, facts)?));
-    proc.set_no_new_privileges(Some(security.no_new_privileges));
+    // Only `Some(true)`: libcontainer treats any present value as "set" and then loads
+    // seccomp after dropping capabilities, which fails without no_new_privs (EACCES).
+    proc.set_no_new_privileges(security.no_new_privileges.then_some(true));
     proc.set_oom_score_adj(Some(hc.oom_score_adj as i32));
 
     let plan = mount_plan(&MountContext {

@@ -6,6 +6,7 @@ mod df;
 mod events;
 mod image;
 mod info;
+mod login;
 mod tls;
 mod version;
 mod volume;
@@ -49,7 +50,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Context(c) => context::run(&cli.global, &store, c),
         Command::Tls(t) => tls::run(t),
         Command::Volume(c) => volume::run(&connect()?, c).await,
-        Command::Image(c) => image::run(&connect()?, c).await,
+        Command::Image(c) => image::run(&connect()?, &store, c).await,
         Command::Images(o) => image::ls::run(&connect()?, o).await,
         Command::History(o) => image::history::run(&connect()?, o).await,
         Command::Tag(o) => image::tag::run(&connect()?, o).await,
@@ -57,6 +58,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Save(o) => image::save::run(&connect()?, o).await,
         Command::Load(o) => image::load::run(&connect()?, o).await,
         Command::Import(o) => image::import::run(&connect()?, o).await,
+        Command::Pull(o) => image::pull::run(&connect()?, &store, o).await,
+        Command::Push(o) => image::push::run(&connect()?, &store, o).await,
+        Command::Login(o) => login::login(&connect()?, &store, o).await,
+        Command::Logout(o) => login::logout(&store, o),
     }
 }
 

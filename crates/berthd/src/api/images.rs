@@ -79,11 +79,11 @@ pub async fn prune(
     Ok(Json(engine.prune_images(&filters).await?))
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the body; pulling (`fromImage`) comes with
-/// registry support.
+/// `POST /images/create`: `fromSrc=-` imports the body; `fromImage` pulls from a registry.
 pub async fn create(
     State(engine): State<Arc<Engine>>,
     q: QueryPairs,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Error> {
     match (q.get("fromSrc"), q.get("fromImage")) {
@@ -94,13 +94,7 @@ pub async fn create(
             ))
             .into())
         }
-        (None, Some(image)) => {
-            return Err(ApiError::new(
-                berth_api::ErrorKind::NotImplemented,
-                format!("pulling {image} is not supported yet: load or import the image instead"),
-            )
-            .into())
-        }
+        (None, Some(_)) => return super::registry::pull(engine, &q, &headers).await,
         (None, None) => return Err(ApiError::invalid("fromSrc or fromImage is required").into()),
     }
     let opts = ImportOptions {

@@ -5,9 +5,11 @@
 //! version prefix and stamps dockerd's response headers on every response; unknown paths
 //! get dockerd's 404 body, panics become a 500 with an error body, never a dropped socket.
 
+mod containers;
 mod error;
 mod extract;
 mod images;
+mod registry;
 mod system;
 mod volumes;
 
@@ -31,6 +33,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/_ping", get(system::ping).head(system::ping_head))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/auth", post(registry::auth))
         .route("/events", get(system::events))
         .route("/system/df", get(system::df))
         .route("/images/json", get(images::list))
@@ -39,6 +42,18 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/get", get(images::save_many))
         .route("/images/prune", post(images::prune))
         .route("/images/{*rest}", any(images_dispatch))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/json", get(containers::list))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route(
+            "/containers/{id}",
+            axum::routing::delete(containers::remove),
+        )
         .route("/volumes", get(volumes::list))
         .route("/volumes/create", post(volumes::create))
         .route("/volumes/prune", post(volumes::prune))
@@ -61,6 +76,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
 }
 
 async fn versioned(mut req: Request, next: Next) -> Response {
+    tracing::debug!(method = %req.method(), uri = %req.uri(), "request");
     let (prefix, rest) = ApiVersion::split_path(req.uri().path());
     if let Some(v) = prefix {
         if let Err(e) = v
@@ -108,6 +124,7 @@ async fn images_dispatch(
     method: axum::http::Method,
     axum::extract::Path(rest): axum::extract::Path<String>,
     q: extract::QueryPairs,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, Error> {
     use axum::extract::Path;
     use axum::response::IntoResponse;
@@ -127,6 +144,9 @@ async fn images_dispatch(
             images::tag(state, Path(name), q).await?.into_response()
         }
         (m, "get") if m == axum::http::Method::GET => images::save_one(state, Path(name)).await?,
+        (m, "push") if m == axum::http::Method::POST => {
+            registry::push(state.0, name, &q, &headers).await?
+        }
         (m, "") if m == axum::http::Method::DELETE => {
             images::remove(state, Path(name), q).await?.into_response()
         }

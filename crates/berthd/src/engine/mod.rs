@@ -1,7 +1,9 @@
 //! The engine: berthd's state and the plain async methods the API layer calls. Nothing in
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
+pub mod containers;
 pub mod images;
+pub mod registry;
 mod system;
 pub mod volumes;
 
@@ -21,6 +23,8 @@ pub struct Engine {
     root: DataRoot,
     db: Db,
     pub images: images::Images,
+    /// Registry endpoints, TLS settings and pooled connections (pull, push, login).
+    registries: berth_registry::Registries,
     pub events: EventBus,
     host: HostInfo,
     id: String,
@@ -35,11 +39,13 @@ impl Engine {
         let id = db.daemon_id()?;
         let images = images::Images::open(root.path())?;
         images.check(&db)?;
+        let registries = berth_registry::Registries::new(config.registry.clone());
         Ok(Arc::new(Self {
             config: RwLock::new(config),
             root,
             db,
             images,
+            registries,
             events: EventBus::new(),
             host: HostInfo::gather(),
             id,

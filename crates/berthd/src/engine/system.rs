@@ -140,22 +140,7 @@ impl Engine {
             ncpu: Some(self.host.ncpu),
             mem_total: Some(self.host.mem_total),
             index_server_address: Some("https://index.docker.io/v1/".to_string()),
-            registry_config: Some(RegistryServiceConfig {
-                insecure_registry_cidrs: Some(vec![
-                    "127.0.0.0/8".to_string(),
-                    "::1/128".to_string(),
-                ]),
-                index_configs: Some(HashMap::from([(
-                    "docker.io".to_string(),
-                    IndexInfo {
-                        name: Some("docker.io".to_string()),
-                        mirrors: Some(vec![]),
-                        secure: Some(true),
-                        official: Some(true),
-                    },
-                )])),
-                mirrors: Some(vec![]),
-            }),
+            registry_config: Some(registry_service_config(&config.registry)),
             http_proxy: Some(env("HTTP_PROXY")),
             https_proxy: Some(env("HTTPS_PROXY")),
             no_proxy: Some(env("NO_PROXY")),
@@ -177,5 +162,35 @@ impl Engine {
             warnings: Some(warnings),
             ..Default::default()
         }
+    }
+}
+
+/// `/info`'s `RegistryConfig`: insecure networks, Docker Hub (with its mirrors) and each
+/// registry made insecure by name, as dockerd shows them.
+fn registry_service_config(reg: &berth_registry::RegistryConfig) -> RegistryServiceConfig {
+    let mut index = HashMap::from([(
+        "docker.io".to_string(),
+        IndexInfo {
+            name: Some("docker.io".to_string()),
+            mirrors: Some(reg.mirrors().to_vec()),
+            secure: Some(true),
+            official: Some(true),
+        },
+    )]);
+    for host in reg.insecure_hosts() {
+        index.insert(
+            host.clone(),
+            IndexInfo {
+                name: Some(host.clone()),
+                mirrors: Some(vec![]),
+                secure: Some(false),
+                official: Some(false),
+            },
+        );
+    }
+    RegistryServiceConfig {
+        insecure_registry_cidrs: Some(reg.insecure_cidrs()),
+        index_configs: Some(index),
+        mirrors: Some(reg.mirrors().to_vec()),
     }
 }

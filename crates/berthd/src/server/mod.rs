@@ -41,6 +41,7 @@ pub async fn run(flags: Flags) -> Result<()> {
     let log = init_logging(&config.log_level)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let engine = Engine::open(config.clone(), stop_rx.clone())?;
+    engine.restore_containers();
 
     let tls = match &config.tls {
         Some(t) => Some(TlsAcceptor::from(berth_tls::server_config(

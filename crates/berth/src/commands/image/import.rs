@@ -58,7 +58,9 @@ pub fn import_path(opts: &ImportOpts) -> Result<String, StatusError> {
         if r.digest().is_some() {
             return Err(StatusError::new("cannot import digest reference"));
         }
-        q = q.add("repo", r.familiar_name()).add_opt("tag", r.tag().map(str::to_string));
+        q = q
+            .add("repo", r.familiar_name())
+            .add_opt("tag", r.tag().map(str::to_string));
     }
     Ok(q.add_opt("message", opts.message.as_deref())
         .add_all("changes", opts.change.iter().map(String::as_str))

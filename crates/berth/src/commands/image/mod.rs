@@ -7,6 +7,8 @@ pub mod inspect;
 pub mod load;
 pub mod ls;
 pub mod prune;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod save;
 pub mod tag;
@@ -20,9 +22,10 @@ use unicode_width::UnicodeWidthChar;
 
 use super::Ctx;
 use crate::cli::ImageCommand;
+use crate::context::ContextStore;
 use crate::error::StatusError;
 
-pub async fn run(ctx: &Ctx, cmd: &ImageCommand) -> Result<ExitCode> {
+pub async fn run(ctx: &Ctx, store: &ContextStore, cmd: &ImageCommand) -> Result<ExitCode> {
     match cmd {
         ImageCommand::Ls(o) => ls::run(ctx, o).await,
         ImageCommand::Inspect(o) => inspect::run(ctx, o).await,
@@ -33,6 +36,8 @@ pub async fn run(ctx: &Ctx, cmd: &ImageCommand) -> Result<ExitCode> {
         ImageCommand::Save(o) => save::run(ctx, o).await,
         ImageCommand::Load(o) => load::run(ctx, o).await,
         ImageCommand::Import(o) => import::run(ctx, o).await,
+        ImageCommand::Pull(o) => pull::run(ctx, store, o).await,
+        ImageCommand::Push(o) => push::run(ctx, store, o).await,
     }
 }
 

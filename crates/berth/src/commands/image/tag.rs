@@ -41,10 +41,7 @@ pub fn split_target(r: &Reference) -> Result<(String, String), StatusError> {
             "refusing to create a tag with a digest reference",
         ));
     }
-    Ok((
-        r.familiar_name(),
-        r.tag().unwrap_or("latest").to_string(),
-    ))
+    Ok((r.familiar_name(), r.tag().unwrap_or("latest").to_string()))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The image store as the engine sees it: name resolution, and one file per verb
-//! (`import`, `load`, `save`, `tag`, `remove`, `list`, `inspect`, `history`, `prune`, `df`).
+//! (`import`, `load`, `save`, `tag`, `remove`, `list`, `inspect`, `history`, `prune`, `df`,
+//! `pull`, `push`).
 //!
 //! Bytes live in berth-store's [`ContentStore`] (configs, layer blobs) and [`LayerStore`]
 //! (unpacked layers); records in [`Db`](berth_store::Db). Heavy work (unpacking, hashing,
@@ -13,6 +14,8 @@ mod inspect;
 mod list;
 mod load;
 mod prune;
+mod pull;
+mod push;
 mod remove;
 mod save;
 mod tag;
@@ -27,6 +30,8 @@ use berth_store::{ContentStore, ImageRecord, LayerStore, StoreError};
 
 pub use import::ImportOptions;
 pub use list::ListOptions;
+pub use pull::PullOptions;
+pub use push::PushOptions;
 
 use super::Engine;
 
@@ -73,6 +78,18 @@ impl Images {
             tracing::error!("image store check: {line}");
         }
         Ok(())
+    }
+
+    /// The layer directories of an image, topmost first (overlay lowerdirs).
+    pub(crate) fn layer_dirs(
+        &self,
+        img: &berth_store::ImageRecord,
+    ) -> Result<Vec<PathBuf>, ApiError> {
+        img.layers
+            .iter()
+            .rev()
+            .map(|chain| self.layers.path(chain).map_err(store_err))
+            .collect()
     }
 
     /// A fresh scratch directory, removed on drop.

@@ -38,6 +38,13 @@ impl Engine {
             if until.is_some_and(|u| img.created >= u) {
                 continue;
             }
+            if !db
+                .containers_using_image(&img.id)
+                .map_err(store_err)?
+                .is_empty()
+            {
+                continue;
+            }
             let cfg = self.image_config(&img.id)?;
             let labels = &cfg["config"]["Labels"];
             let has = |spec: &String| match spec.split_once('=') {

@@ -24,6 +24,20 @@ impl Engine {
         let _guard = self.images.commit.lock().await;
         let db = self.db();
         let tags = db.tags_of(&img.id).map_err(store_err)?;
+        // An image a container was made from stays until the container is gone: refuse
+        // before changing anything when this would delete it (its last name, or by ID);
+        // with --force only its names go.
+        let by_last_name = tags.len() <= 1;
+        let users = db.containers_using_image(&img.id).map_err(store_err)?;
+        if let Some(user) = users.first() {
+            if by_last_name && !force {
+                return Err(ApiError::conflict(format!(
+                    "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                    short(user),
+                    short(&img.id)
+                )));
+            }
+        }
         let mut out = Vec::new();
         // Named by one of its tags: remove that tag; the image goes only with its last name.
         let by_tag = Reference::parse(name)
@@ -55,6 +69,9 @@ impl Engine {
                 });
                 self.image_event("untag", &img.id, Some(&familiar(tag)));
             }
+        }
+        if !users.is_empty() {
+            return Ok(out);
         }
         for digest in db.digests_of(&img.id).map_err(store_err)? {
             out.push(ImageDeleteItem {

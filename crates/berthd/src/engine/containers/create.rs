@@ -1,0 +1,137 @@
+//! `POST /containers/create`: check the request the way `docker create` would be checked,
+//! merge the image's config, and record the container (its files come at start).
+
+use berth_api::ApiError;
+use berth_runtime::{
+    build_spec, merge_image_config, ContainerConfig, HostConfig, ImageRuntimeConfig, LinuxHost,
+    NamespacePaths, SpecInput,
+};
+use berth_store::ContainerRecord;
+use serde::Deserialize;
+
+use super::names;
+use super::state::State;
+use crate::engine::images::store_err;
+use crate::engine::Engine;
+
+/// The create request: the container config at the top level, plus `HostConfig`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateBody {
+    #[serde(flatten)]
+    pub config: ContainerConfig,
+    #[serde(rename = "HostConfig", default)]
+    pub host_config: Option<HostConfig>,
+}
+
+/// Maps the spec builder's errors onto the API's.
+fn spec_err(e: berth_runtime::SpecError) -> ApiError {
+    match e.kind() {
+        berth_runtime::ErrorKind::InvalidArgument => ApiError::invalid(e.to_string()),
+        // A 404 from create makes the docker CLI try to pull the image: only "no such
+        // image" may be one. A missing user or device is a bad request here.
+        berth_runtime::ErrorKind::NotFound => ApiError::invalid(e.to_string()),
+        berth_runtime::ErrorKind::Internal => ApiError::internal(e.to_string()),
+    }
+}
+
+impl Engine {
+    /// Returns the new container's ID.
+    pub fn create_container(
+        &self,
+        name: Option<&str>,
+        body: CreateBody,
+    ) -> Result<String, ApiError> {
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) if !names::valid(n) => {
+                return Err(ApiError::invalid(format!(
+                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )))
+            }
+            Some(n) => Some(n.strip_prefix('/').unwrap_or(n).to_string()),
+            None => None,
+        };
+        if body.config.image.is_empty() {
+            return Err(ApiError::invalid(
+                "no image specified: give the image to create the container from",
+            ));
+        }
+        let image = self.resolve_image(&body.config.image)?;
+        let image_cfg: ImageRuntimeConfig =
+            serde_json::from_value(self.image_config(&image.id)?["config"].clone())
+                .unwrap_or_default();
+        let config = merge_image_config(&body.config, &image_cfg).map_err(spec_err)?;
+        let host_config = body.host_config.unwrap_or_default();
+        let id = hex::encode(rand::random::<[u8; 32]>());
+
+        // Everything but the user (resolved against the image's files at start) is checked
+        // now, so `docker create` fails where `docker run` would.
+        let mut probe = config.clone();
+        probe.user.clear();
+        let probe_root = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
+        let facts = LinuxHost;
+        build_spec(&SpecInput {
+            container_id: &id,
+            config: &probe,
+            host_config: &host_config,
+            image: &image_cfg,
+            rootfs: probe_root.path().to_path_buf(),
+            hosts_file: None,
+            hostname_file: None,
+            resolv_conf: None,
+            shm_path: None,
+            namespace_paths: NamespacePaths::default(),
+            extra_mounts: Vec::new(),
+            cgroup_path: format!("/berth/{id}"),
+            host_facts: &facts,
+            init_binary: None,
+        })
+        .map_err(spec_err)?;
+
+        let record = |name: String| -> Result<ContainerRecord, ApiError> {
+            Ok(ContainerRecord {
+                id: id.clone(),
+                name,
+                created: time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64,
+                image_id: image.id.clone(),
+                image_ref: body.config.image.clone(),
+                config: serde_json::to_string(&config)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                host_config: serde_json::to_string(&host_config)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                state: serde_json::to_string(&State::created())
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+            })
+        };
+        match name {
+            Some(n) => {
+                if let Some(holder) = self
+                    .db()
+                    .insert_container(&record(n.clone())?)
+                    .map_err(store_err)?
+                {
+                    return Err(ApiError::conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+            }
+            None => {
+                let mut retry = 0;
+                while self
+                    .db()
+                    .insert_container(&record(names::generate(retry))?)
+                    .map_err(store_err)?
+                    .is_some()
+                {
+                    retry += 1;
+                }
+            }
+        }
+        let c = self
+            .db()
+            .container(&id)
+            .map_err(store_err)?
+            .ok_or_else(|| ApiError::internal("container vanished"))?;
+        self.container_event("create", &c, &[]);
+        Ok(id)
+    }
+}

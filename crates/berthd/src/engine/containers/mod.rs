@@ -1,0 +1,82 @@
+//! Containers as the engine sees them: records, lookup by ID / prefix / name, and one file
+//! per verb. A container runs under its own `berth-shim` (which berthd starts and then only
+//! talks to over `shim.sock`), from an OCI bundle `berth-runtime` builds, on an overlay of
+//! its image's layers. Networking beyond a private loopback, volumes mounts, attach, exec,
+//! restart policies and stats come next.
+
+mod create;
+mod inspect;
+mod list;
+mod logs;
+pub mod names;
+mod remove;
+mod shim;
+mod start;
+pub mod state;
+mod stop;
+
+use std::path::PathBuf;
+
+use berth_api::ApiError;
+use berth_store::ContainerRecord;
+
+pub use create::CreateBody;
+pub use list::ListOptions;
+pub use logs::LogOptions;
+
+use super::images::store_err;
+use super::Engine;
+
+impl Engine {
+    /// `<root>/containers/<id>`: the container's files (upper/work dirs, logs, bundle).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.path().join("containers").join(id)
+    }
+
+    /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.
+    pub fn resolve_container(&self, name: &str) -> Result<ContainerRecord, ApiError> {
+        let db = self.db();
+        let not_found = || ApiError::not_found(format!("No such container: {name}"));
+        if name.is_empty() {
+            return Err(not_found());
+        }
+        if let Some(c) = db.container(name).map_err(store_err)? {
+            return Ok(c);
+        }
+        if let Some(c) = db
+            .container_by_name(name.strip_prefix('/').unwrap_or(name))
+            .map_err(store_err)?
+        {
+            return Ok(c);
+        }
+        let matches = db.containers_by_prefix(name).map_err(store_err)?;
+        match matches.as_slice() {
+            [] => Err(not_found()),
+            [one] => db.container(one).map_err(store_err)?.ok_or_else(not_found),
+            many => Err(ApiError::invalid(format!(
+                "multiple containers found with provided prefix: {name} ({} match)",
+                many.len()
+            ))),
+        }
+    }
+
+    fn container_event(&self, action: &str, c: &ContainerRecord, extra: &[(&str, String)]) {
+        let mut attrs = std::collections::HashMap::new();
+        attrs.insert("name".to_string(), c.name.clone());
+        attrs.insert("image".to_string(), c.image_ref.clone());
+        if let Ok(cfg) = serde_json::from_str::<berth_runtime::ContainerConfig>(&c.config) {
+            for (k, v) in cfg.labels {
+                attrs.insert(k, v);
+            }
+        }
+        for (k, v) in extra {
+            attrs.insert(k.to_string(), v.clone());
+        }
+        self.events.publish(
+            berth_api::models::EventMessageTypeEnum::CONTAINER,
+            action,
+            &c.id,
+            attrs,
+        );
+    }
+}

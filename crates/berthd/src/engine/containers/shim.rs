@@ -1,0 +1,209 @@
+//! Talking to `berth-shim`: starting one for a container, and its control socket
+//! (`shim.sock`, one JSON line per request and reply — see crates/berth-shim/PROTOCOL.md).
+
+use std::path::{Path, PathBuf};
+
+use berth_api::ApiError;
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+/// Where `berth-shim` is: `BERTH_SHIM` if set, else beside berthd.
+pub fn shim_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("BERTH_SHIM") {
+        return PathBuf::from(p);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("berth-shim")))
+        .unwrap_or_else(|| PathBuf::from("berth-shim"))
+}
+
+#[derive(Debug, Deserialize)]
+struct Started {
+    pid: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct StartError {
+    error: String,
+    kind: String,
+}
+
+/// Why a start failed, as `docker run` reports it (exit 127 / 126 / 125).
+#[derive(Debug)]
+pub struct StartFailure {
+    pub message: String,
+    pub kind: String,
+}
+
+/// Starts the container's shim; returns the container's host pid once it runs.
+pub async fn start(
+    id: &str,
+    bundle: &Path,
+    state: &Path,
+    log: &Path,
+    tty: bool,
+    stdin: bool,
+) -> Result<i64, StartFailure> {
+    let mut cmd = tokio::process::Command::new(shim_binary());
+    cmd.arg("start")
+        .arg("--id")
+        .arg(id)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--state")
+        .arg(state)
+        .arg("--log")
+        .arg(log);
+    if tty {
+        cmd.arg("--tty");
+    }
+    if stdin {
+        cmd.arg("--stdin");
+    }
+    // Not `output()`: that waits for EOF on the pipes, which the running container's
+    // processes may hold; the foreground shim prints one line and exits, so wait for its
+    // exit and then read what it printed.
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| StartFailure {
+            message: format!("cannot run {}: {e}", shim_binary().display()),
+            kind: "other".into(),
+        })?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let status = child.wait().await.map_err(|e| StartFailure {
+        message: format!("waiting for berth-shim: {e}"),
+        kind: "other".into(),
+    })?;
+    if status.success() {
+        let line = first_line(stdout).await;
+        let s: Started = serde_json::from_str(&line).map_err(|e| StartFailure {
+            message: format!("berth-shim answered oddly ({e}): {line}"),
+            kind: "other".into(),
+        })?;
+        return Ok(s.pid);
+    }
+    let line = first_line(stderr).await;
+    match serde_json::from_str::<StartError>(&line) {
+        Ok(e) => Err(StartFailure {
+            message: e.error,
+            kind: e.kind,
+        }),
+        Err(_) => Err(StartFailure {
+            message: format!("berth-shim failed ({status}): {}", line.trim()),
+            kind: "other".into(),
+        }),
+    }
+}
+
+/// The first line on a pipe, waiting at most 2 s for it.
+async fn first_line<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> String {
+    let mut line = String::new();
+    if let Some(p) = pipe {
+        let mut r = BufReader::new(p);
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(2), r.read_line(&mut line)).await;
+    }
+    line
+}
+
+/// The exit record the shim writes (`exit.json`) and sends to `wait` clients.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Exit {
+    pub exit_code: i64,
+    #[serde(default)]
+    pub oom_killed: bool,
+    #[serde(default)]
+    pub finished_at: String,
+}
+
+/// Reads `exit.json` if the container has exited.
+pub fn read_exit(state: &Path) -> Option<Exit> {
+    let bytes = std::fs::read(state.join("exit.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// One request on `shim.sock`; returns the reply line as JSON.
+pub async fn request(state: &Path, req: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    let sock = state.join("shim.sock");
+    let mut s = connect(&sock).await.map_err(|e| {
+        ApiError::internal(format!(
+            "container's shim is not answering ({}): {e}",
+            sock.display()
+        ))
+    })?;
+    let mut line = serde_json::to_vec(&req).unwrap_or_default();
+    line.push(b'\n');
+    s.write_all(&line)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut reader = BufReader::new(s);
+    let mut reply = String::new();
+    reader
+        .read_line(&mut reply)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(&reply)
+        .map_err(|e| ApiError::internal(format!("bad reply from the shim: {e}")))?;
+    if v["ok"] == false {
+        return Err(ApiError::internal(
+            v["error"].as_str().unwrap_or("shim error").to_string(),
+        ));
+    }
+    Ok(v)
+}
+
+/// Connects to a socket whose path may be longer than `sun_path` allows (deep data roots):
+/// through `/proc/self/fd/<dir fd>/<name>`, which is always short.
+async fn connect(sock: &Path) -> std::io::Result<UnixStream> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(sock.parent().unwrap_or(Path::new("/")))?;
+    let name = sock
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let short = format!("/proc/self/fd/{}/{name}", dir.as_raw_fd());
+    let stream = UnixStream::connect(&short).await;
+    drop(dir);
+    stream
+}
+
+/// Waits (as long as it takes) for the container to exit; `None` when neither the shim
+/// nor its `exit.json` can say how it ended.
+pub async fn wait(state: &Path) -> Option<Exit> {
+    let reply = request(state, serde_json::json!({"op": "wait"})).await;
+    if let Err(e) = &reply {
+        tracing::debug!(error = %e.message, "wait on the shim failed; reading exit.json");
+    }
+    if let Ok(v) = reply {
+        if let Ok(e) = serde_json::from_value::<Exit>(v.clone()) {
+            return Some(e);
+        }
+        tracing::warn!(reply = %v, "unexpected wait reply from the shim");
+    }
+    // The shim may be finishing: `exit.json` is written before its socket goes away.
+    for _ in 0..500 {
+        if let Some(e) = read_exit(state) {
+            return Some(e);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Whether a shim is alive in `state` (it holds a lock on `shim.pid` for its life).
+pub fn alive(state: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(state.join("shim.pid")) else {
+        return false;
+    };
+    match nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(_unlocked_on_drop) => false,
+        Err(_) => true,
+    }
+}

@@ -1,0 +1,256 @@
+//! `POST /containers/{id}/start`: mount the root filesystem, write the OCI bundle, start a
+//! shim, and watch for the exit.
+
+use std::sync::Arc;
+
+use berth_api::{ApiError, ErrorKind};
+use berth_runtime::{
+    build_spec, write_bundle, ContainerConfig, HostConfig, ImageRuntimeConfig, LinuxHost,
+    NamespacePaths, SpecInput,
+};
+use berth_store::overlay::{mount_overlay, unmount_overlay, OverlayDirs};
+use berth_store::ContainerRecord;
+
+use super::shim;
+use super::state::State;
+use crate::engine::images::store_err;
+use crate::engine::Engine;
+
+const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+
+pub(super) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Engine {
+    pub(super) fn container_state(&self, c: &ContainerRecord) -> State {
+        serde_json::from_str(&c.state).unwrap_or_else(|_| State::created())
+    }
+
+    pub(super) fn save_state(&self, id: &str, s: &State) -> Result<(), ApiError> {
+        let json = serde_json::to_string(s).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.db().set_container_state(id, &json).map_err(store_err)
+    }
+
+    /// Starts a container; `Ok(false)` when it already runs (HTTP 304).
+    pub async fn start_container(self: &Arc<Self>, name: &str) -> Result<bool, ApiError> {
+        let c = self.resolve_container(name)?;
+        let mut st = self.container_state(&c);
+        if st.running {
+            return Ok(false);
+        }
+        let config: ContainerConfig =
+            serde_json::from_str(&c.config).map_err(|e| ApiError::internal(e.to_string()))?;
+        let host_config: HostConfig =
+            serde_json::from_str(&c.host_config).map_err(|e| ApiError::internal(e.to_string()))?;
+        let image_cfg: ImageRuntimeConfig =
+            serde_json::from_value(self.image_config(&c.image_id)?["config"].clone())
+                .unwrap_or_default();
+        let dir = self.container_dir(&c.id);
+        let rootfs = dir.join("rootfs");
+        for d in [&dir, &rootfs] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", d.display())))?;
+        }
+        let image = self
+            .db()
+            .image(&c.image_id)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                ApiError::internal(format!("the image of container {} is gone", c.id))
+            })?;
+        let lowers = self.images.layer_dirs(&image)?;
+        let _ = unmount_overlay(&rootfs);
+        mount_overlay(
+            &OverlayDirs {
+                lowers,
+                upper: dir.join("upper"),
+                work: dir.join("work"),
+            },
+            &rootfs,
+        )
+        .map_err(|e| ApiError::internal(format!("cannot mount the container's filesystem: {e}")))?;
+
+        let result = self
+            .start_mounted(&c, &config, &host_config, &image_cfg)
+            .await;
+        match result {
+            Ok(pid) => {
+                st = State::created();
+                st.status = "running".into();
+                st.running = true;
+                st.pid = pid;
+                st.started_at = now_rfc3339();
+                self.save_state(&c.id, &st)?;
+                self.container_event("start", &c, &[]);
+                self.watch_exit(c.id.clone());
+                Ok(true)
+            }
+            Err(e) => {
+                let _ = unmount_overlay(&rootfs);
+                st.error = e.message.clone();
+                st.exit_code = match e.kind.as_str() {
+                    "not_found" => 127,
+                    "permission" => 126,
+                    _ => 128,
+                };
+                st.status = if st.status == "created" {
+                    "created".into()
+                } else {
+                    "exited".into()
+                };
+                self.save_state(&c.id, &st)?;
+                Err(ApiError::new(ErrorKind::InvalidArgument, format!(
+                    "failed to create task for container: failed to create shim task: OCI runtime create failed: {}: unknown",
+                    e.message
+                )))
+            }
+        }
+    }
+
+    async fn start_mounted(
+        &self,
+        c: &ContainerRecord,
+        config: &ContainerConfig,
+        host_config: &HostConfig,
+        image_cfg: &ImageRuntimeConfig,
+    ) -> Result<i64, shim::StartFailure> {
+        let fail = |m: String| shim::StartFailure {
+            message: m,
+            kind: "other".into(),
+        };
+        let dir = self.container_dir(&c.id);
+        let facts = LinuxHost;
+        let hostname = berth_runtime::container_hostname(&c.id, config, host_config, &facts);
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text)
+                .map(|_| p)
+                .map_err(|e| fail(format!("cannot write {name}: {e}")))
+        };
+        let hosts = write("hosts", HOSTS)?;
+        let hostname_file = write("hostname", &format!("{hostname}\n"))?;
+        let resolv = write(
+            "resolv.conf",
+            &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+        )?;
+        let parent = host_config.resources.cgroup_parent.trim_end_matches('/');
+        let cgroup_path = if parent.is_empty() {
+            format!("/berth/{}", c.id)
+        } else {
+            format!("{parent}/{}", c.id)
+        };
+        let spec = build_spec(&SpecInput {
+            container_id: &c.id,
+            config,
+            host_config,
+            image: image_cfg,
+            rootfs: dir.join("rootfs"),
+            hosts_file: Some(hosts),
+            hostname_file: Some(hostname_file),
+            resolv_conf: Some(resolv),
+            shm_path: None,
+            namespace_paths: NamespacePaths::default(),
+            extra_mounts: Vec::new(),
+            cgroup_path,
+            host_facts: &facts,
+            init_binary: None,
+        })
+        .map_err(|e| fail(e.to_string()))?;
+        let bundle = dir.join("bundle");
+        std::fs::create_dir_all(&bundle).map_err(|e| fail(e.to_string()))?;
+        write_bundle(&bundle, &spec).map_err(|e| fail(e.to_string()))?;
+        let state = dir.join("shim");
+        std::fs::create_dir_all(&state).map_err(|e| fail(e.to_string()))?;
+        shim::start(
+            &c.id,
+            &bundle,
+            &state,
+            &self.log_path(&c.id),
+            config.tty,
+            config.open_stdin,
+        )
+        .await
+    }
+
+    pub(super) fn log_path(&self, id: &str) -> std::path::PathBuf {
+        self.container_dir(id).join(format!("{id}-json.log"))
+    }
+
+    /// Waits in the background for the container's exit, then records it.
+    pub(super) fn watch_exit(self: &Arc<Self>, id: String) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let state_dir = engine.container_dir(&id).join("shim");
+            let exit = shim::wait(&state_dir).await;
+            engine.record_exit(&id, exit).await;
+        });
+    }
+
+    /// Marks a container exited (unknown exit: 255), unmounts it, announces `die`, and
+    /// removes it when it was started with `--rm`.
+    pub(super) async fn record_exit(self: &Arc<Self>, id: &str, exit: Option<shim::Exit>) {
+        let Ok(c) = self.resolve_container(id) else {
+            return;
+        };
+        let mut st = self.container_state(&c);
+        st.status = "exited".into();
+        st.running = false;
+        st.paused = false;
+        st.pid = 0;
+        match exit {
+            Some(e) => {
+                st.exit_code = e.exit_code;
+                st.oom_killed = e.oom_killed;
+                st.finished_at = if e.finished_at.is_empty() {
+                    now_rfc3339()
+                } else {
+                    e.finished_at
+                };
+            }
+            None => {
+                st.exit_code = 255;
+                st.finished_at = now_rfc3339();
+            }
+        }
+        let _ = self.save_state(&c.id, &st);
+        let _ = unmount_overlay(&self.container_dir(&c.id).join("rootfs"));
+        if st.oom_killed {
+            self.container_event("oom", &c, &[]);
+        }
+        self.container_event("die", &c, &[("exitCode", st.exit_code.to_string())]);
+        let auto_remove = serde_json::from_str::<HostConfig>(&c.host_config)
+            .map(|h| h.auto_remove)
+            .unwrap_or(false);
+        if auto_remove {
+            let _ = self.remove_container(&c.id, true).await;
+        }
+    }
+
+    /// At start-up: every container recorded as running is either still running (its shim
+    /// holds its lock: watch it again) or has exited meanwhile (record its real exit).
+    pub fn restore_containers(self: &Arc<Self>) {
+        let Ok(all) = self.db().containers() else {
+            return;
+        };
+        for c in all {
+            if !self.container_state(&c).running {
+                continue;
+            }
+            let state_dir = self.container_dir(&c.id).join("shim");
+            if shim::alive(&state_dir) {
+                tracing::info!(container = %c.id, "container still running: reconnected to its shim");
+                self.watch_exit(c.id.clone());
+            } else {
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    let exit = shim::read_exit(&state_dir);
+                    tracing::info!(container = %c.id, "container exited while berthd was down");
+                    engine.record_exit(&c.id, exit).await;
+                });
+            }
+        }
+    }
+}
