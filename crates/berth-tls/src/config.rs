@@ -59,6 +59,15 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// A verifier that accepts any server certificate but still checks the handshake
+/// signatures with the ring provider's algorithms — Go's `InsecureSkipVerify`, for
+/// docker's `--tls` without `--tlsverify` and for insecure registries.
+pub fn accept_any_server_cert() -> Arc<dyn rustls::client::danger::ServerCertVerifier> {
+    Arc::new(AcceptAnyServerCert {
+        algorithms: provider().signature_verification_algorithms,
+    })
+}
+
 /// Builds a client configuration.
 ///
 /// With `verify_server`, the server's certificate must chain to a CA in `ca`
@@ -82,12 +91,9 @@ pub fn client_config(
         let ca = ca.ok_or(TlsError::MissingCa)?;
         builder.with_root_certificates(load_roots(ca)?)
     } else {
-        let verifier = AcceptAnyServerCert {
-            algorithms: provider().signature_verification_algorithms,
-        };
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_custom_certificate_verifier(accept_any_server_cert())
     };
     let mut config = match identity {
         Some((cert, key)) => builder

@@ -28,7 +28,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::crypto::CryptoProvider;
 
-pub use config::{client_config, server_config};
+pub use config::{accept_any_server_cert, client_config, server_config};
 pub use error::TlsError;
 pub use generate::{
     init, issue_client, InitOptions, InitReport, IssueReport, CA_CERT, CA_KEY, CLIENT_CERT,
