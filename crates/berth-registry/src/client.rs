@@ -126,18 +126,10 @@ impl Registries {
         creds: &Credentials,
         access: Access,
     ) -> Result<Repository, RegistryError> {
-        let mut last = None;
-        for ep in self.endpoints(domain, access).await {
-            match self.connect(&ep, name, creds, access).await {
-                Ok(r) => return Ok(r),
-                Err(e) if e.is_unreachable() || ep.mirror => {
-                    tracing::debug!(endpoint = %ep.base, error = %e, "trying the next endpoint");
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| RegistryError::Config(format!("no endpoint for {domain}"))))
+        self.first_endpoint(domain, access, |ep| async move {
+            self.connect(&ep, name, creds, access).await
+        })
+        .await
     }
 
     /// Opens a repository and fetches a manifest, falling back from a failing mirror or
@@ -149,18 +141,33 @@ impl Registries {
         reference: &str,
         creds: &Credentials,
     ) -> Result<(Repository, FetchedManifest), RegistryError> {
-        let eps = self.endpoints(domain, Access::Pull).await;
+        self.first_endpoint(domain, Access::Pull, |ep| async move {
+            let repo = self.connect(&ep, name, creds, Access::Pull).await?;
+            let m = repo.manifest(reference).await?;
+            Ok((repo, m))
+        })
+        .await
+    }
+
+    /// Runs `attempt` on each endpoint of `domain` in turn until one succeeds; a mirror's
+    /// failure or an unreachable endpoint moves on to the next, any other error stops.
+    async fn first_endpoint<T, F, Fut>(
+        &self,
+        domain: &str,
+        access: Access,
+        attempt: F,
+    ) -> Result<T, RegistryError>
+    where
+        F: Fn(Endpoint) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RegistryError>>,
+    {
         let mut last = None;
-        for ep in eps {
-            let attempt = async {
-                let repo = self.connect(&ep, name, creds, Access::Pull).await?;
-                let m = repo.manifest(reference).await?;
-                Ok::<_, RegistryError>((repo, m))
-            };
-            match attempt.await {
+        for ep in self.endpoints(domain, access).await {
+            let (base, mirror) = (ep.base.clone(), ep.mirror);
+            match attempt(ep).await {
                 Ok(found) => return Ok(found),
-                Err(e) if e.is_unreachable() || ep.mirror => {
-                    tracing::info!(endpoint = %ep.base, error = %e, "registry endpoint failed; trying the next one");
+                Err(e) if e.is_unreachable() || mirror => {
+                    tracing::info!(endpoint = %base, error = %e, "registry endpoint failed; trying the next one");
                     last = Some(e);
                 }
                 Err(e) => return Err(e),

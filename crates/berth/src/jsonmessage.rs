@@ -337,7 +337,7 @@ fn go_duration(d: Duration) -> String {
 }
 
 /// docker's `RFC3339NanoFixed` in UTC: `2006-01-02T15:04:05.000000000Z`.
-fn rfc3339_nano_fixed(nanos: i64) -> String {
+pub(crate) fn rfc3339_nano_fixed(nanos: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(

@@ -64,19 +64,7 @@ pub async fn run(ctx: &Ctx, opts: &EventsOpts) -> Result<ExitCode> {
 
 /// docker's line: `TIME TYPE ACTION ID (k=v, ...)`.
 fn plain(e: &Value) -> String {
-    let nanos = e["timeNano"].as_i64().unwrap_or(0);
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos as i128)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let ts = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    );
+    let ts = crate::jsonmessage::rfc3339_nano_fixed(e["timeNano"].as_i64().unwrap_or(0));
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
     let mut line = format!(
         "{ts} {} {} {}",
