@@ -109,7 +109,7 @@ impl CapSet {
         CapSet(self.0 & !(1 << bit))
     }
 
-    fn intersect(self, other: CapSet) -> CapSet {
+    pub fn intersect(self, other: CapSet) -> CapSet {
         CapSet(self.0 & other.0)
     }
 
@@ -119,6 +119,14 @@ impl CapSet {
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The set holding the known capabilities among OCI values.
+    pub fn from_oci(caps: &Capabilities) -> CapSet {
+        KNOWN
+            .iter()
+            .filter(|(_, _, cap)| caps.contains(cap))
+            .fold(CapSet(0), |set, (bit, _, _)| set.with(*bit))
     }
 
     /// The OCI capability values of the known capabilities in the set.

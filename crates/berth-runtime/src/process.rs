@@ -40,7 +40,7 @@ pub(crate) fn env(config: &ContainerConfig, hostname: &str) -> Vec<String> {
 
 /// moby's `ReplaceOrAppendEnvValues`: overrides replace defaults of the same name, are
 /// appended otherwise; a bare `NAME` removes the default of that name.
-fn replace_or_append(mut defaults: Vec<String>, overrides: &[String]) -> Vec<String> {
+pub(crate) fn replace_or_append(mut defaults: Vec<String>, overrides: &[String]) -> Vec<String> {
     let n_defaults = defaults.len();
     let position = |defaults: &[String], key: &str| {
         defaults[..n_defaults]

@@ -11,7 +11,10 @@ use berth_api::parse_filter_json;
 use serde_json::{json, Value};
 
 use super::extract::{parse_timestamp, JsonBody, QueryPairs};
+use super::hijack::{self, Conn};
 use super::Error;
+use crate::engine::containers::attach::{parse_detach_keys, AttachOptions};
+use crate::engine::containers::exec::ExecConfig;
 use crate::engine::containers::{CreateBody, ListOptions, LogOptions};
 use crate::engine::Engine;
 
@@ -85,11 +88,24 @@ pub async fn wait(
     State(engine): State<Arc<Engine>>,
     Path(id): Path<String>,
     q: QueryPairs,
-) -> Result<Json<Value>, Error> {
-    let code = engine
-        .wait_container(&id, q.get("condition").unwrap_or("not-running"))
-        .await?;
-    Ok(Json(json!({"StatusCode": code, "Error": null})))
+) -> Result<Response, Error> {
+    let done = engine.wait_container(&id, q.get("condition").unwrap_or("not-running"))?;
+    // Headers now, the body at the exit (see `Engine::wait_container`).
+    let body = futures_util::stream::once(async move {
+        let v = match done.await {
+            Ok(code) => json!({"StatusCode": code, "Error": null}),
+            Err(e) => json!({"StatusCode": -1, "Error": {"Message": e.message}}),
+        };
+        let mut line = serde_json::to_vec(&v).unwrap_or_default();
+        line.push(b'\n');
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(line))
+    });
+    let mut resp = Body::from_stream(body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }
 
 pub async fn remove(
@@ -139,4 +155,162 @@ pub async fn logs(
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     Ok(resp)
+}
+
+/// `POST /containers/{id}/attach` (hijacked; see `hijack`).
+pub async fn attach(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+    mut req: axum::extract::Request,
+) -> Result<Response, Error> {
+    let mut opts = AttachOptions {
+        stdin: q.bool("stdin"),
+        stdout: q.bool("stdout"),
+        stderr: q.bool("stderr"),
+        logs: q.bool("logs"),
+        stream: q.bool("stream"),
+        detach_keys: parse_detach_keys(q.get("detachKeys").unwrap_or(""))?,
+    };
+    if !hijack::wants_upgrade(&req) {
+        opts.stdin = false;
+    }
+    let ticket = engine.attach_prepare(&id, &opts)?;
+    let tty = ticket.tty;
+    let (cancel_engine, cancel_id) = (engine.clone(), ticket.id.clone());
+    Ok(hijack::hijack(
+        &mut req,
+        tty,
+        move |conn| async move {
+            match conn {
+                Conn::Upgraded(io) => engine.attach_run(ticket, opts, io).await,
+                Conn::Body(io) => engine.attach_run(ticket, opts, io).await,
+            }
+        },
+        move || cancel_engine.attach_cancel(&cancel_id),
+    ))
+}
+
+/// `POST /containers/{id}/resize?h=&w=`.
+pub async fn resize(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> Result<StatusCode, Error> {
+    let (h, w) = resize_dims(&q)?;
+    engine.resize_container(&id, h, w).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `h` and `w` of a resize request; dockerd answers 400 for missing or bad numbers.
+pub(super) fn resize_dims(q: &QueryPairs) -> Result<(u16, u16), Error> {
+    let dim = |k: &str| -> Result<u16, Error> {
+        q.get(k).unwrap_or("").parse::<u16>().map_err(|e| {
+            berth_api::ApiError::invalid(format!(
+                "strconv.Atoi: parsing {:?}: {e}",
+                q.get(k).unwrap_or("")
+            ))
+            .into()
+        })
+    };
+    Ok((dim("h")?, dim("w")?))
+}
+
+/// `POST /containers/{id}/exec`.
+pub async fn exec_create(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ExecConfig>,
+) -> Result<(StatusCode, Json<Value>), Error> {
+    let id = engine.exec_create(&id, body)?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": id}))))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct ExecStartBody {
+    detach: bool,
+    tty: Option<bool>,
+}
+
+/// `POST /exec/{id}/start`: hijacked unless `Detach`.
+pub async fn exec_start(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    mut req: axum::extract::Request,
+) -> Result<Response, Error> {
+    let upgrade = hijack::wants_upgrade(&req);
+    let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let bytes = axum::body::to_bytes(
+        std::mem::take(req.body_mut()),
+        super::extract::MAX_JSON_BODY,
+    )
+    .await
+    .map_err(|e| berth_api::ApiError::invalid(format!("cannot read the request body: {e}")))?;
+    let body: ExecStartBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ExecStartBody::default()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| berth_api::ApiError::invalid(format!("invalid JSON: {e}")))?
+    };
+    let ticket = engine.exec_start_prepare(&id, body.detach, body.tty)?;
+    if ticket.detach {
+        let e = engine.clone();
+        tokio::spawn(async move { e.exec_run::<tokio::io::DuplexStream>(ticket, None).await });
+        let mut resp = StatusCode::OK.into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Ok(resp);
+    }
+    let tty = ticket.tty;
+    if let Some(on_upgrade) = on_upgrade {
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(up) => {
+                    engine
+                        .exec_run(ticket, Some(hyper_util::rt::TokioIo::new(up)))
+                        .await
+                }
+                Err(e) => tracing::debug!(error = %e, "exec start: upgrade failed"),
+            }
+        });
+        let mut resp = StatusCode::SWITCHING_PROTOCOLS.into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(hijack::stream_content_type(tty)),
+        );
+        return Ok(resp);
+    }
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move { engine.exec_run(ticket, Some(ours)).await });
+    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(theirs)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(hijack::stream_content_type(tty)),
+    );
+    Ok(resp)
+}
+
+/// `GET /exec/{id}/json`.
+pub async fn exec_inspect(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    Ok(Json(engine.exec_inspect(&id)?))
+}
+
+/// `POST /exec/{id}/resize`.
+pub async fn exec_resize(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> Result<StatusCode, Error> {
+    let (h, w) = resize_dims(&q)?;
+    engine.exec_resize(&id, h, w).await?;
+    Ok(StatusCode::OK)
 }

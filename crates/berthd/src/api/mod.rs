@@ -8,6 +8,7 @@
 mod containers;
 mod error;
 mod extract;
+mod hijack;
 mod images;
 mod registry;
 mod system;
@@ -50,6 +51,12 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/kill", post(containers::kill))
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/exec", post(containers::exec_create))
+        .route("/exec/{id}/start", post(containers::exec_start))
+        .route("/exec/{id}/resize", post(containers::exec_resize))
+        .route("/exec/{id}/json", get(containers::exec_inspect))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

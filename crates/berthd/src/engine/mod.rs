@@ -29,6 +29,13 @@ pub struct Engine {
     host: HostInfo,
     id: String,
     shutdown: watch::Receiver<bool>,
+    /// Every change of a container's recorded state (and its removal), for waiters
+    /// (`wait`, attach) that must not miss a short run between two looks at the DB.
+    container_changes: tokio::sync::broadcast::Sender<containers::Change>,
+    /// Exec instances by ID (in memory, like dockerd's: they do not survive a restart).
+    pub(crate) execs: containers::exec::ExecStore,
+    /// Attach clients waiting for a container's next start, by container ID.
+    attach_waiters: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
 impl Engine {
@@ -50,6 +57,9 @@ impl Engine {
             host: HostInfo::gather(),
             id,
             shutdown,
+            container_changes: tokio::sync::broadcast::channel(1024).0,
+            execs: Default::default(),
+            attach_waiters: Default::default(),
         }))
     }
 
@@ -83,6 +93,19 @@ impl Engine {
     /// The metadata database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Announces a container's new state (`None`: it was removed).
+    pub(crate) fn containers_changed(&self, id: &str, state: Option<containers::state::State>) {
+        let _ = self.container_changes.send(containers::Change {
+            id: id.to_string(),
+            state,
+        });
+    }
+
+    /// A receiver that sees every container state change from now on.
+    pub(crate) fn watch_containers(&self) -> tokio::sync::broadcast::Receiver<containers::Change> {
+        self.container_changes.subscribe()
     }
 
     /// A receiver that turns true when the daemon is shutting down; long streams end then.

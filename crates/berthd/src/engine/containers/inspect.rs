@@ -54,7 +54,7 @@ impl Engine {
             "MountLabel": "",
             "ProcessLabel": "",
             "AppArmorProfile": "",
-            "ExecIDs": null,
+            "ExecIDs": Some(self.execs.ids_of(&c.id)).filter(|v| !v.is_empty()),
             "HostConfig": host_json,
             "GraphDriver": {
                 "Name": "overlay2",

@@ -4,7 +4,9 @@
 //! its image's layers. Networking beyond a private loopback, volumes mounts, attach, exec,
 //! restart policies and stats come next.
 
+pub mod attach;
 mod create;
+pub mod exec;
 mod inspect;
 mod list;
 mod logs;
@@ -21,6 +23,13 @@ use berth_api::ApiError;
 use berth_store::ContainerRecord;
 
 pub use create::CreateBody;
+
+/// One change of a container's recorded state; `state` is `None` when it was removed.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: String,
+    pub state: Option<state::State>,
+}
 pub use list::ListOptions;
 pub use logs::LogOptions;
 

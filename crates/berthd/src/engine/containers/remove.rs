@@ -41,6 +41,8 @@ impl Engine {
             }
         }
         if self.db().delete_container(&c.id).map_err(store_err)? {
+            self.containers_changed(&c.id, None);
+            self.execs.remove_container(&c.id);
             self.container_event("destroy", &c, &[]);
         }
         Ok(())

@@ -45,6 +45,7 @@ pub async fn start(
     log: &Path,
     tty: bool,
     stdin: bool,
+    replay_buffer: u64,
 ) -> Result<i64, StartFailure> {
     let mut cmd = tokio::process::Command::new(shim_binary());
     cmd.arg("start")
@@ -62,6 +63,43 @@ pub async fn start(
     if stdin {
         cmd.arg("--stdin");
     }
+    if replay_buffer > 0 {
+        cmd.arg("--replay-buffer").arg(replay_buffer.to_string());
+    }
+    run_foreground(cmd).await
+}
+
+/// Starts `berth-shim exec` for one exec in the container's shim state dir `state`; returns
+/// the process's host pid once it runs.
+pub async fn exec(
+    container_id: &str,
+    state: &Path,
+    exec_id: &str,
+    process: &Path,
+    tty: bool,
+    stdin: bool,
+) -> Result<i64, StartFailure> {
+    let mut cmd = tokio::process::Command::new(shim_binary());
+    cmd.arg("exec")
+        .arg("--id")
+        .arg(container_id)
+        .arg("--state")
+        .arg(state)
+        .arg("--exec-id")
+        .arg(exec_id)
+        .arg("--process")
+        .arg(process);
+    if tty {
+        cmd.arg("--tty");
+    }
+    if stdin {
+        cmd.arg("--stdin");
+    }
+    run_foreground(cmd).await
+}
+
+/// Runs the foreground shim invocation and reads its one-line report.
+async fn run_foreground(mut cmd: tokio::process::Command) -> Result<i64, StartFailure> {
     // Not `output()`: that waits for EOF on the pipes, which the running container's
     // processes may hold; the foreground shim prints one line and exits, so wait for its
     // exit and then read what it printed.
@@ -160,7 +198,7 @@ pub async fn request(state: &Path, req: serde_json::Value) -> Result<serde_json:
 
 /// Connects to a socket whose path may be longer than `sun_path` allows (deep data roots):
 /// through `/proc/self/fd/<dir fd>/<name>`, which is always short.
-async fn connect(sock: &Path) -> std::io::Result<UnixStream> {
+pub(super) async fn connect(sock: &Path) -> std::io::Result<UnixStream> {
     use std::os::fd::AsRawFd;
     let dir = std::fs::File::open(sock.parent().unwrap_or(Path::new("/")))?;
     let name = sock
@@ -172,6 +210,46 @@ async fn connect(sock: &Path) -> std::io::Result<UnixStream> {
     let stream = UnixStream::connect(&short).await;
     drop(dir);
     stream
+}
+
+/// Which streams an attach client wants (the shim's `attach` request).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct AttachStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub stdin_once: bool,
+}
+
+/// Sends `attach` on the control socket `sock`; once the shim says ok the connection is the
+/// raw stream (see PROTOCOL.md).
+pub async fn attach(sock: &Path, streams: AttachStreams) -> std::io::Result<UnixStream> {
+    use tokio::io::AsyncReadExt;
+    let mut s = connect(sock).await?;
+    let mut req = serde_json::json!(streams);
+    req["op"] = "attach".into();
+    let mut line = serde_json::to_vec(&req)?;
+    line.push(b'\n');
+    s.write_all(&line).await?;
+    // Byte by byte: what follows the reply line is already the container's output.
+    let mut reply = Vec::new();
+    loop {
+        let b = s.read_u8().await?;
+        if b == b'\n' {
+            break;
+        }
+        reply.push(b);
+        if reply.len() > 64 * 1024 {
+            return Err(std::io::Error::other("attach reply too long"));
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&reply)?;
+    if v["ok"] != true {
+        return Err(std::io::Error::other(
+            v["error"].as_str().unwrap_or("attach refused").to_string(),
+        ));
+    }
+    Ok(s)
 }
 
 /// Waits (as long as it takes) for the container to exit; `None` when neither the shim

@@ -18,6 +18,9 @@ use crate::engine::Engine;
 
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
+/// Output kept for attach clients that connect just after the start.
+const REPLAY_BUFFER: u64 = 1 << 20;
+
 pub(super) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -31,7 +34,11 @@ impl Engine {
 
     pub(super) fn save_state(&self, id: &str, s: &State) -> Result<(), ApiError> {
         let json = serde_json::to_string(s).map_err(|e| ApiError::internal(e.to_string()))?;
-        self.db().set_container_state(id, &json).map_err(store_err)
+        self.db()
+            .set_container_state(id, &json)
+            .map_err(store_err)?;
+        self.containers_changed(id, Some(s.clone()));
+        Ok(())
     }
 
     /// Starts a container; `Ok(false)` when it already runs (HTTP 304).
@@ -102,6 +109,11 @@ impl Engine {
                     "exited".into()
                 };
                 self.save_state(&c.id, &st)?;
+                // dockerd removes an `--rm` container whose start failed; `docker run --rm`
+                // waits for that removal before it exits.
+                if host_config.auto_remove {
+                    let _ = self.remove_container(&c.id, true).await;
+                }
                 Err(ApiError::new(ErrorKind::InvalidArgument, format!(
                     "failed to create task for container: failed to create shim task: OCI runtime create failed: {}: unknown",
                     e.message
@@ -171,6 +183,13 @@ impl Engine {
             &self.log_path(&c.id),
             config.tty,
             config.open_stdin,
+            // An attach client waiting for this start gets what is printed before it is
+            // connected.
+            if self.has_attach_waiters(&c.id) {
+                REPLAY_BUFFER
+            } else {
+                0
+            },
         )
         .await
     }

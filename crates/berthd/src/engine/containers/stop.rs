@@ -7,6 +7,7 @@ use berth_api::ApiError;
 use berth_runtime::ContainerConfig;
 
 use super::shim;
+use super::state::State;
 use crate::engine::Engine;
 
 impl Engine {
@@ -70,53 +71,112 @@ impl Engine {
         Ok(())
     }
 
-    /// Polls the recorded state until the container is not running; false on timeout.
-    pub(super) async fn wait_not_running(&self, id: &str, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            match self.db().container(id) {
-                Ok(Some(c)) if self.container_state(&c).running => {}
-                _ => return true,
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    /// Waits until the container is not running; false on timeout.
+    pub(super) async fn wait_not_running(self: &Arc<Self>, id: &str, timeout: Duration) -> bool {
+        match self.wait_container(id, "not-running") {
+            Ok(done) => tokio::time::timeout(timeout, done).await.is_ok(),
+            Err(_) => true,
         }
     }
 
-    /// `POST /containers/{id}/wait`: the exit code once the container stops
-    /// (`condition=not-running`, the default, answers at once for a stopped container;
-    /// `next-exit` waits for the next exit; `removed` until it is gone).
-    pub async fn wait_container(&self, name: &str, condition: &str) -> Result<i64, ApiError> {
+    /// `POST /containers/{id}/wait`. Resolves the container now (so a 404 comes before
+    /// any header) and returns the wait itself as a future, because dockerd sends the
+    /// response headers at once and the body at the exit: the docker CLI asks for
+    /// `condition=next-exit` *before* it starts the container and blocks until the headers
+    /// arrive.
+    ///
+    /// Conditions: `not-running` (default; at once for a stopped container), `next-exit`
+    /// (the end of the current run, or of the next one when not running), `removed`.
+    pub fn wait_container(
+        self: &Arc<Self>,
+        name: &str,
+        condition: &str,
+    ) -> Result<impl std::future::Future<Output = Result<i64, ApiError>> + Send + 'static, ApiError>
+    {
         let c = self.resolve_container(name)?;
-        let st = self.container_state(&c);
-        if condition == "next-exit" && !st.running {
-            // Wait for it to start first.
-            loop {
-                match self.db().container(&c.id) {
-                    Ok(Some(now)) if !self.container_state(&now).running => {}
-                    _ => break,
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        let mut shutdown = self.shutdown_signal();
-        loop {
-            let now = match self.db().container(&c.id) {
-                Ok(Some(now)) => now,
-                _ => return Ok(st.exit_code),
+        // Subscribe before looking at the state: no change can slip in between.
+        let mut changes = self.watch_containers();
+        let first = self.container_state(&c);
+        let engine = self.clone();
+        let condition = match condition {
+            "next-exit" => WaitFor::NextExit,
+            "removed" => WaitFor::Removed,
+            _ => WaitFor::NotRunning,
+        };
+        Ok(async move {
+            let id = c.id;
+            let mut shutdown = engine.shutdown_signal();
+            let started_at = first.started_at.clone();
+            let mut code = first.exit_code;
+            let done = |s: &State| match condition {
+                WaitFor::NotRunning => !s.running,
+                WaitFor::NextExit => !s.running && (first.running || s.started_at != started_at),
+                WaitFor::Removed => false,
             };
-            let s = self.container_state(&now);
-            if !s.running && condition != "removed" {
-                return Ok(s.exit_code);
+            if done(&first) {
+                return Ok(first.exit_code);
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-                _ = crate::engine::stopped(&mut shutdown) => {
-                    return Err(ApiError::new(berth_api::ErrorKind::Unavailable, "berthd is shutting down"));
+            loop {
+                let change = tokio::select! {
+                    r = changes.recv() => r,
+                    _ = crate::engine::stopped(&mut shutdown) => {
+                        return Err(ApiError::new(berth_api::ErrorKind::Unavailable, "berthd is shutting down"));
+                    }
+                };
+                let state = match change {
+                    Ok(ch) if ch.id == id => ch.state,
+                    Ok(_) => continue,
+                    // Missed some changes: look at the record itself.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        match engine.db().container(&id) {
+                            Ok(Some(now)) => Some(engine.container_state(&now)),
+                            _ => None,
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
+                };
+                match state {
+                    None => return Ok(code),
+                    Some(s) => {
+                        code = s.exit_code;
+                        if done(&s) {
+                            return Ok(code);
+                        }
+                    }
                 }
             }
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum WaitFor {
+    NotRunning,
+    NextExit,
+    Removed,
+}
+
+impl Engine {
+    /// `POST /containers/{id}/resize`: the TTY's new size (the process gets SIGWINCH).
+    pub async fn resize_container(
+        &self,
+        name: &str,
+        height: u16,
+        width: u16,
+    ) -> Result<(), ApiError> {
+        let c = self.resolve_container(name)?;
+        if !self.container_state(&c).running {
+            return Err(ApiError::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
         }
+        let state = self.container_dir(&c.id).join("shim");
+        shim::request(
+            &state,
+            serde_json::json!({"op": "resize", "height": height, "width": width}),
+        )
+        .await
+        .map(|_| ())
     }
 }
