@@ -189,7 +189,7 @@ impl ContainerRoot {
     pub fn is_overlay(&self) -> bool {
         const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
         rustix::fs::fstatfs(&self.fd)
-            .map(|s| s.f_type as i64 == OVERLAYFS_SUPER_MAGIC)
+            .map(|s| s.f_type == OVERLAYFS_SUPER_MAGIC)
             .unwrap_or(false)
     }
 
