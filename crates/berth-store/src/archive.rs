@@ -193,6 +193,13 @@ impl ContainerRoot {
             .unwrap_or(false)
     }
 
+    /// `/proc/self/fd/<root fd>`: the root as a path, for code that resolves paths in a
+    /// root directory itself (valid while this handle lives).
+    pub fn proc_path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+
     fn resolve(&self, raw: &str) -> Result<Resolved, ArchiveError> {
         let path = CpPath::parse(raw)?;
         let dir = open_in_root(&self.fd, &path.dir, OFlags::RDONLY | OFlags::DIRECTORY)?;

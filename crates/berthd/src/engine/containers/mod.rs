@@ -4,7 +4,11 @@
 //! its image's layers. Networking beyond a private loopback, volumes mounts, attach, exec,
 //! restart policies and stats come next.
 
+mod archive;
+mod changes;
+mod commit;
 mod create;
+mod export;
 mod inspect;
 mod list;
 mod logs;
@@ -20,6 +24,9 @@ use std::path::PathBuf;
 use berth_api::ApiError;
 use berth_store::ContainerRecord;
 
+pub use archive::ExtractRequest;
+pub use changes::Change;
+pub use commit::CommitOptions;
 pub use create::CreateBody;
 pub use list::ListOptions;
 pub use logs::LogOptions;
