@@ -234,6 +234,47 @@ fn cp_diff_and_export_on_running_and_stopped_containers() {
     assert_eq!(r.status, 400, "{}", r.text());
     let r = d.http("GET", "/containers/nope/archive?path=/", None);
     assert_eq!(r.status, 404);
+    // noOverwriteDirNonDir: a file may not replace the directory /data.
+    let tar = layer_of_one_file("data", b"not a dir");
+    let r = d.http(
+        "PUT",
+        &format!("/containers/{id}/archive?path=/&noOverwriteDirNonDir=1"),
+        Some(("application/x-tar", &tar)),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = d.http(
+        "HEAD",
+        &format!("/containers/{id}/archive?path=/data/sub/f"),
+        None,
+    );
+    assert_eq!(r.status, 200, "/data is still a directory");
+
+    // `docker cp -a` into a never-started container: the container user's ids.
+    let owned = unique("owned");
+    create(
+        &d,
+        &owned,
+        serde_json::json!({"Image": "busybox", "User": "nobody", "Cmd": ["true"]}),
+    );
+    ok(d.docker().args([
+        "cp",
+        "-a",
+        h.join("in.txt").to_str().unwrap(),
+        &format!("{owned}:/tmp/owned.txt"),
+    ]));
+    let r = d.http(
+        "GET",
+        &format!("/containers/{owned}/archive?path=/tmp/owned.txt"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut a = tar::Archive::new(&r.body[..]);
+    let e = a.entries().unwrap().next().unwrap().unwrap();
+    assert_eq!(e.path().unwrap().to_str(), Some("owned.txt"));
+    assert_eq!(
+        (e.header().uid().unwrap(), e.header().gid().unwrap()),
+        (65534, 65534)
+    );
 
     // diff: added, changed and deleted; no runtime placeholders.
     let diff = ok(d.docker().args(["diff", &name]));
