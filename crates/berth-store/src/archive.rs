@@ -20,7 +20,6 @@
 //! `/`, `/` and `/...` (dockerd's names: the docker CLI rebases them). Extraction follows every
 //! component, the last included, which must be a directory.
 
-use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -234,7 +233,7 @@ impl ContainerRoot {
     /// dangling one is resolved as far as it exists, the rest appended lexically.
     fn link_target(&self, r: &Resolved) -> Result<String, ArchiveError> {
         match open_in_root(&self.fd, &r.path.full(), OFlags::PATH) {
-            Ok(fd) => Ok(self.container_path(&fd)?),
+            Ok(fd) => Ok(String::from_utf8_lossy(&self.container_path(&fd)?).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let target = rustix::fs::readlinkat(&r.dir, r.base.as_slice(), Vec::new())?;
                 let target = target.as_bytes();
@@ -242,7 +241,7 @@ impl ContainerRoot {
                     target.to_vec()
                 } else {
                     let dir = self.container_path(&r.dir)?;
-                    [dir.as_bytes(), b"/", target].concat()
+                    [&dir[..], b"/", target].concat()
                 };
                 let clean = LayerPath::clean(&joined).unwrap_or_default();
                 Ok(format!("/{}", String::from_utf8_lossy(clean.as_bytes())))
@@ -251,8 +250,8 @@ impl ContainerRoot {
         }
     }
 
-    /// The container path of an fd opened inside this root.
-    fn container_path(&self, fd: &OwnedFd) -> io::Result<String> {
+    /// The container path of an fd opened inside this root (absolute, raw bytes).
+    fn container_path(&self, fd: &OwnedFd) -> io::Result<Vec<u8>> {
         let p = fd_path(fd)?;
         let rel = p.strip_prefix(&self.host_path).map_err(|_| {
             io::Error::other(format!(
@@ -261,7 +260,7 @@ impl ContainerRoot {
                 self.host_path.display()
             ))
         })?;
-        Ok(format!("/{}", rel.display()))
+        Ok([b"/", rel.as_os_str().as_bytes()].concat())
     }
 
     /// Writes a tar of the path to `out` (stat it first: this resolves again). Entries are
@@ -291,7 +290,7 @@ impl ContainerRoot {
             return Err(ArchiveError::NotADirectory);
         }
         let prefix = self.container_path(&target)?;
-        let prefix = LayerPath::clean(prefix.as_bytes())
+        let prefix = LayerPath::clean(&prefix)
             .map_err(|_| ArchiveError::Invalid("invalid destination".into()))?;
         let root = Root::with_prefix(rustix::io::fcntl_dupfd_cloexec(&self.fd, 0)?, prefix);
         Ok(extract_tar(tar, root, opts)?.entries)
@@ -307,10 +306,7 @@ impl ContainerRoot {
 /// Where `fd` is, as `/proc/self/fd` says.
 fn fd_path(fd: impl AsFd) -> io::Result<PathBuf> {
     use std::os::fd::AsRawFd;
-    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd()))?;
-    Ok(PathBuf::from(OsStr::from_bytes(
-        link.as_os_str().as_bytes(),
-    )))
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd()))
 }
 
 /// Go's `os.FileMode` for a stat: permission bits plus Go's type and special bits.

@@ -214,3 +214,16 @@ fn extraction_stays_inside_the_container() {
     let m = fs::metadata(r.join("data/owned")).unwrap();
     assert_eq!((m.uid(), m.gid()), (7, 8));
 }
+
+#[test]
+fn destinations_with_non_utf8_names() {
+    use std::ffi::OsStr;
+    let (dir, root) = fake_root();
+    let odd = dir.path().join(OsStr::from_bytes(b"d\xff"));
+    fs::create_dir(&odd).unwrap();
+    symlink(OsStr::from_bytes(b"/d\xff"), dir.path().join("lnk")).unwrap();
+    let tar = tar_of(&[("f", tar::EntryType::Regular, "", b"x")]);
+    root.extract("/lnk", &tar[..], ExtractOptions::default())
+        .unwrap();
+    assert!(odd.join("f").is_file());
+}

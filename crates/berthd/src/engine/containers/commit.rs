@@ -68,10 +68,12 @@ impl Engine {
                 Some(r.with_default_tag())
             }
         };
-        let container_cfg: ContainerConfig = serde_json::from_str(&c.config)
+        let stored: serde_json::Value = serde_json::from_str(&c.config)
+            .map_err(|e| ApiError::internal(format!("container config: {e}")))?;
+        let container_cfg: ContainerConfig = serde_json::from_value(normalize(stored))
             .map_err(|e| ApiError::internal(format!("container config: {e}")))?;
         let mut config = match opts.config.clone() {
-            Some(v) => serde_json::from_value::<ContainerConfig>(v)
+            Some(v) => serde_json::from_value::<ContainerConfig>(normalize(v))
                 .map_err(|e| ApiError::invalid(format!("invalid config: {e}")))?,
             None => container_cfg.clone(),
         };
@@ -230,6 +232,19 @@ impl Engine {
         );
         Ok(id)
     }
+}
+
+/// `ExposedPorts` and `Volumes` are sets: whatever their values (`{}`, `null`), they become
+/// `{}`.
+fn normalize(mut v: serde_json::Value) -> serde_json::Value {
+    for key in ["ExposedPorts", "Volumes"] {
+        if let Some(set) = v.get_mut(key).and_then(|s| s.as_object_mut()) {
+            for value in set.values_mut() {
+                *value = serde_json::json!({});
+            }
+        }
+    }
+    v
 }
 
 /// dockerd's `merge(userConf, imageConf)` for commit: what the user's config leaves empty is
