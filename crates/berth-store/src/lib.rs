@@ -11,12 +11,15 @@
 //! - [`LayerStore`]: each image layer unpacked once into `layers/<chain-id hex>/`, ready to be
 //!   an overlayfs lowerdir, shared by every image that has it;
 //! - [`unpack`]: turning layer tars into directories (and back) without ever touching
-//!   anything outside the target.
+//!   anything outside the target;
+//! - [`archive`]: a container's root filesystem ⇄ tar streams (`docker cp`, `export`), every
+//!   path resolved inside the container.
 //!
 //! Images, tags and layers are rows in [`Db`]; which layers and blobs may go is decided there
 //! (reference counting through `image_layers`). This crate knows nothing of HTTP or of the
 //! Docker API's shapes.
 
+pub mod archive;
 mod check;
 mod containers;
 mod content;

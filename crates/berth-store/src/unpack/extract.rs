@@ -16,7 +16,7 @@ use tar::EntryType;
 use super::digest::HashReader;
 use super::resolve::{proc_fd_path, proc_path, CleanError, LayerPath, Root};
 use super::whiteout::{self, Whiteout};
-use super::{Context, UnpackError, UnpackStats};
+use super::{Context, ExtractOptions, UnpackError, UnpackStats};
 
 /// Read buffer for the tar stream and copy buffer for file contents.
 const BUF_SIZE: usize = 256 * 1024;
@@ -32,9 +32,34 @@ pub fn unpack_layer<R: Read>(tar: R, dest: &Path) -> Result<UnpackStats, UnpackE
         path: dest.to_owned(),
         source,
     })?;
+    apply_tar(tar, root, TarKind::Layer)
+}
+
+/// Extracts a plain (non-layer) tar below `root`'s prefix, as `docker cp` does: no whiteout
+/// conversion, a `.` entry does not touch the destination, and `opts` say whether a
+/// directory may replace a non-directory (or the reverse) and whose owner entries get.
+pub(crate) fn extract_tar<R: Read>(
+    tar: R,
+    root: Root,
+    opts: ExtractOptions,
+) -> Result<UnpackStats, UnpackError> {
+    apply_tar(tar, root, TarKind::Copy(opts))
+}
+
+/// What kind of tar is applied.
+#[derive(Clone, Copy)]
+enum TarKind {
+    /// An image layer: whiteouts become overlayfs ones, the root entry sets the root's metadata.
+    Layer,
+    /// Files copied into a container.
+    Copy(ExtractOptions),
+}
+
+fn apply_tar<R: Read>(tar: R, root: Root, mode: TarKind) -> Result<UnpackStats, UnpackError> {
     let mut archive = tar::Archive::new(BufReader::with_capacity(BUF_SIZE, HashReader::new(tar)));
     let mut x = Extractor {
         root,
+        mode,
         dir_times: Vec::new(),
         buf: vec![0; BUF_SIZE],
         size: 0,
@@ -55,6 +80,7 @@ pub fn unpack_layer<R: Read>(tar: R, dest: &Path) -> Result<UnpackStats, UnpackE
 
 struct Extractor {
     root: Root,
+    mode: TarKind,
     /// Directory mtimes, applied last: creating entries inside a directory changes its mtime.
     dir_times: Vec<(LayerPath, Timespec)>,
     buf: Vec<u8>,
@@ -100,11 +126,13 @@ impl Extractor {
             },
             CleanError::Nul => invalid(&name, "its path contains a NUL byte"),
         })?;
+        let layer = matches!(self.mode, TarKind::Layer);
         // aufs metadata (`.wh..wh.plnk/…`, `.wh..wh.aufs`) is skipped whole, as Docker does.
-        if path
-            .components()
-            .next()
-            .is_some_and(|first| whiteout::classify(first) == Some(Whiteout::Meta))
+        if layer
+            && path
+                .components()
+                .next()
+                .is_some_and(|first| whiteout::classify(first) == Some(Whiteout::Meta))
         {
             return Ok(());
         }
@@ -123,7 +151,14 @@ impl Extractor {
                 kind: format!("{kind:?}"),
             });
         }
-        let meta = Meta::read(entry, &name)?;
+        let mut meta = Meta::read(entry, &name)?;
+        if let TarKind::Copy(ExtractOptions {
+            chown: Some((uid, gid)),
+            ..
+        }) = self.mode
+        {
+            (meta.uid, meta.gid) = (uid, gid);
+        }
 
         let Some((parent, base)) = path.split() else {
             if kind != EntryType::Directory {
@@ -131,6 +166,10 @@ impl Extractor {
                     &name,
                     "only a directory can stand for the layer root",
                 ));
+            }
+            if !layer {
+                // `docker cp dir/. ctr:/dest`: the destination keeps its own metadata.
+                return Ok(());
             }
             let dir = self
                 .root
@@ -140,7 +179,7 @@ impl Extractor {
             self.dir_times.push((path, meta.mtime));
             return Ok(());
         };
-        if let Some(wh) = whiteout::classify(base) {
+        if let Some(wh) = whiteout::classify(base).filter(|_| layer) {
             return self.whiteout(&name, &parent, wh, &meta);
         }
         let at = At {
@@ -150,6 +189,13 @@ impl Extractor {
                 .ctx(&name, "create its parent directories")?,
             name: base,
         };
+        if let TarKind::Copy(ExtractOptions {
+            no_overwrite_dir_non_dir: true,
+            ..
+        }) = self.mode
+        {
+            refuse_dir_non_dir(&at, kind == EntryType::Directory, &name)?;
+        }
         match kind {
             EntryType::Directory => {
                 if !clear(&at, true).ctx(&name, "replace what is there")? {
@@ -476,6 +522,27 @@ fn clear(at: &At<'_>, keep_dir: bool) -> io::Result<bool> {
             rustix::fs::unlinkat(&at.dir, at.name, AtFlags::empty())?;
             Ok(false)
         }
+    }
+}
+
+/// `noOverwriteDirNonDir`: an existing directory may not be replaced by a non-directory, nor
+/// an existing non-directory by a directory.
+fn refuse_dir_non_dir(at: &At<'_>, entry_is_dir: bool, name: &str) -> Result<(), UnpackError> {
+    let existing_is_dir = match rustix::fs::statat(&at.dir, at.name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e).ctx(name, "stat what is there"),
+        Ok(st) => FileType::from_raw_mode(st.st_mode) == FileType::Directory,
+    };
+    match (existing_is_dir, entry_is_dir) {
+        (true, false) => Err(invalid(
+            name,
+            "cannot overwrite a directory with a non-directory",
+        )),
+        (false, true) => Err(invalid(
+            name,
+            "cannot overwrite a non-directory with a directory",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -38,7 +38,7 @@
 mod digest;
 mod extract;
 mod pack;
-mod resolve;
+pub(crate) mod resolve;
 #[cfg(test)]
 mod tests;
 mod whiteout;
@@ -46,8 +46,10 @@ mod whiteout;
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
 
+pub(crate) use extract::extract_tar;
 pub use extract::unpack_layer;
-pub use pack::pack_dir;
+pub(crate) use pack::{pack_contents, pack_entry};
+pub use pack::{pack_dir, pack_dir_excluding};
 
 /// The compression a layer blob was found to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +90,15 @@ pub fn decompress<R: Read + Send + 'static>(
     } else {
         (Compression::None, Box::new(stream))
     })
+}
+
+/// How a plain tar is extracted into a directory (`docker cp` into a container).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Fail rather than replace a directory with a non-directory or the reverse.
+    pub no_overwrite_dir_non_dir: bool,
+    /// Give every entry this owner (uid, gid) instead of the one in the tar.
+    pub chown: Option<(u32, u32)>,
 }
 
 /// What [`unpack_layer`] did.

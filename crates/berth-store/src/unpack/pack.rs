@@ -27,6 +27,17 @@ const BUF_SIZE: usize = 256 * 1024;
 /// hold them. With [`PackOptions::overlay_whiteouts`], overlayfs whiteouts and opaque
 /// directories become Docker whiteout entries.
 pub fn pack_dir<W: Write>(src: &Path, out: W, opts: PackOptions) -> Result<PackStats, UnpackError> {
+    pack_dir_excluding(src, out, opts, &|_| false)
+}
+
+/// [`pack_dir`], leaving out every entry (and everything below it) whose archive path
+/// (relative, no trailing `/`) `exclude` returns true for.
+pub fn pack_dir_excluding<W: Write>(
+    src: &Path,
+    out: W,
+    opts: PackOptions,
+    exclude: &dyn Fn(&[u8]) -> bool,
+) -> Result<PackStats, UnpackError> {
     let root = rustix::fs::open(
         src,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -36,25 +47,38 @@ pub fn pack_dir<W: Write>(src: &Path, out: W, opts: PackOptions) -> Result<PackS
         path: src.to_owned(),
         source: e.into(),
     })?;
-    let mut packer = Packer {
-        tar: tar::Builder::new(BufWriter::with_capacity(BUF_SIZE, HashWriter::new(out))),
-        opts,
-        links: HashMap::new(),
-    };
+    let mut packer = Packer::new(out, opts, exclude);
     packer.dir_contents(&root, b"", ".")?;
-    let hashing = packer
-        .tar
-        .into_inner()
-        .map_err(UnpackError::Tar)?
-        .into_inner()
-        .map_err(|e| UnpackError::Tar(e.into_error()))?;
-    let (diff_id, size) = hashing.finish().map_err(UnpackError::Tar)?;
-    Ok(PackStats { diff_id, size })
+    packer.finish()
 }
 
-struct Packer<W: Write> {
-    tar: tar::Builder<W>,
+/// Writes the entry `base` of the directory `dir` — recursively when it is a directory — with
+/// archive path `name`: what `docker cp` sends. `base` may be `.` (the directory itself). An
+/// empty `name` stands for the root (`/`): the directory is written as `/`, its contents as
+/// `/x`, as dockerd names them.
+pub(crate) fn pack_entry<W: Write>(
+    dir: &OwnedFd,
+    base: &[u8],
+    name: &[u8],
+    out: W,
+) -> Result<PackStats, UnpackError> {
+    let mut packer = Packer::new(out, PackOptions::default(), &|_| false);
+    packer.entry(dir, base, name.to_vec())?;
+    packer.finish()
+}
+
+/// Writes everything under the directory `dir` (not `dir` itself), names relative: what
+/// `docker export` sends.
+pub(crate) fn pack_contents<W: Write>(dir: &OwnedFd, out: W) -> Result<PackStats, UnpackError> {
+    let mut packer = Packer::new(out, PackOptions::default(), &|_| false);
+    packer.dir_contents(dir, b"", ".")?;
+    packer.finish()
+}
+
+struct Packer<'a, W: Write> {
+    tar: tar::Builder<BufWriter<HashWriter<W>>>,
     opts: PackOptions,
+    exclude: &'a dyn Fn(&[u8]) -> bool,
     /// The first path archived for each (device, inode) that has more than one link.
     links: HashMap<(u64, u64), Vec<u8>>,
 }
@@ -62,7 +86,27 @@ struct Packer<W: Write> {
 /// PAX `SCHILY.xattr.*` records, sorted.
 type Xattrs = Vec<(String, Vec<u8>)>;
 
-impl<W: Write> Packer<W> {
+impl<'a, W: Write> Packer<'a, W> {
+    fn new(out: W, opts: PackOptions, exclude: &'a dyn Fn(&[u8]) -> bool) -> Self {
+        Packer {
+            tar: tar::Builder::new(BufWriter::with_capacity(BUF_SIZE, HashWriter::new(out))),
+            opts,
+            exclude,
+            links: HashMap::new(),
+        }
+    }
+
+    fn finish(self) -> Result<PackStats, UnpackError> {
+        let hashing = self
+            .tar
+            .into_inner()
+            .map_err(UnpackError::Tar)?
+            .into_inner()
+            .map_err(|e| UnpackError::Tar(e.into_error()))?;
+        let (diff_id, size) = hashing.finish().map_err(UnpackError::Tar)?;
+        Ok(PackStats { diff_id, size })
+    }
+
     /// Archives the entries of `dir` (whose archive path is `prefix`, empty or ending in `/`).
     fn dir_contents(
         &mut self,
@@ -86,6 +130,9 @@ impl<W: Write> Packer<W> {
     }
 
     fn entry(&mut self, dir: &OwnedFd, base: &[u8], path: Vec<u8>) -> Result<(), UnpackError> {
+        if (self.exclude)(&path) {
+            return Ok(());
+        }
         let name = String::from_utf8_lossy(&path).into_owned();
         let st = rustix::fs::statat(dir, base, AtFlags::SYMLINK_NOFOLLOW).ctx(&name, "stat it")?;
         let kind = match FileType::from_raw_mode(st.st_mode) {

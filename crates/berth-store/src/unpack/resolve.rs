@@ -17,11 +17,11 @@ use rustix::io::Errno;
 /// An entry path made safe to resolve: relative, `/`-separated, with no empty, `.` or `..`
 /// component. The empty path is the layer root.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct LayerPath(Vec<u8>);
+pub(crate) struct LayerPath(Vec<u8>);
 
 /// Why a raw tar path cannot become a [`LayerPath`].
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum CleanError {
+pub(crate) enum CleanError {
     /// A `..` would climb above the layer root.
     ClimbsOut,
     /// The path contains a NUL byte.
@@ -30,7 +30,7 @@ pub(super) enum CleanError {
 
 impl LayerPath {
     /// Strips leading `/`, drops empty and `.` components and applies `..` lexically.
-    pub(super) fn clean(raw: &[u8]) -> Result<Self, CleanError> {
+    pub(crate) fn clean(raw: &[u8]) -> Result<Self, CleanError> {
         if raw.contains(&0) {
             return Err(CleanError::Nul);
         }
@@ -47,12 +47,12 @@ impl LayerPath {
         Ok(LayerPath(parts.join(&b'/')))
     }
 
-    pub(super) fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The parent directory and the final component; `None` for the root.
-    pub(super) fn split(&self) -> Option<(LayerPath, &[u8])> {
+    pub(crate) fn split(&self) -> Option<(LayerPath, &[u8])> {
         if self.is_root() {
             return None;
         }
@@ -62,19 +62,32 @@ impl LayerPath {
         })
     }
 
-    fn join(&self, name: &[u8]) -> LayerPath {
+    pub(crate) fn join(&self, name: &[u8]) -> LayerPath {
         if self.is_root() {
             return LayerPath(name.to_vec());
         }
         LayerPath([&self.0[..], b"/", name].concat())
     }
 
-    pub(super) fn components(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn components(&self) -> impl Iterator<Item = &[u8]> {
         self.0.split(|&b| b == b'/').filter(|c| !c.is_empty())
     }
 
+    /// The path as bytes (empty for the root).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// This path below `prefix`.
+    pub(crate) fn under(&self, prefix: &LayerPath) -> LayerPath {
+        if self.is_root() {
+            return prefix.clone();
+        }
+        prefix.join(&self.0)
+    }
+
     /// The path to hand to `openat2`: `.` for the root.
-    fn as_os_str(&self) -> &OsStr {
+    pub(crate) fn as_os_str(&self) -> &OsStr {
         OsStr::from_bytes(if self.is_root() { b"." } else { &self.0 })
     }
 }
@@ -89,9 +102,11 @@ impl fmt::Display for LayerPath {
 /// (`EAGAIN`, possible with `RESOLVE_IN_ROOT`) before giving up.
 const OPENAT2_RETRIES: usize = 128;
 
-/// A directory fd every layer path is resolved against.
-pub(super) struct Root {
+/// A directory fd every layer path is resolved against, and the directory (relative to it)
+/// that layer paths are below: empty for a layer, the destination for `docker cp`.
+pub(crate) struct Root {
     fd: OwnedFd,
+    prefix: LayerPath,
 }
 
 impl Root {
@@ -101,30 +116,25 @@ impl Root {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Root { fd })
+        Ok(Root {
+            fd,
+            prefix: LayerPath::default(),
+        })
     }
 
-    /// Opens directory `path`, following symlinks on the way as if the root were `/`.
-    pub(super) fn open_dir(&self, path: &LayerPath) -> io::Result<OwnedFd> {
-        for _ in 0..OPENAT2_RETRIES {
-            match rustix::fs::openat2(
-                &self.fd,
-                path.as_os_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-            ) {
-                Err(Errno::AGAIN) => continue,
-                Err(Errno::NOSYS) => return Err(io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "openat2 is not available; unpacking layers safely needs Linux 5.6 or later",
-                )),
-                result => return result.map_err(io::Error::from),
-            }
-        }
-        Err(io::Error::other(
-            "openat2 kept failing with EAGAIN (concurrent renames or mounts)",
-        ))
+    /// Paths resolve in `root` (symlinks as if it were `/`), each below `prefix`.
+    pub(crate) fn with_prefix(root: OwnedFd, prefix: LayerPath) -> Self {
+        Root { fd: root, prefix }
+    }
+
+    /// Opens directory `path` (below the prefix), following symlinks on the way as if the
+    /// root were `/`.
+    pub(crate) fn open_dir(&self, path: &LayerPath) -> io::Result<OwnedFd> {
+        open_in_root(
+            &self.fd,
+            &path.under(&self.prefix),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        )
     }
 
     /// Opens directory `path`, creating missing components (mode 0755) under in-root resolved
@@ -153,11 +163,42 @@ impl Root {
     }
 }
 
+/// Opens `path` in `root` with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`: every
+/// symlink met resolves as if `root` were `/`, so the result is always inside it.
+pub(crate) fn open_in_root(
+    root: impl AsFd,
+    path: &LayerPath,
+    flags: OFlags,
+) -> io::Result<OwnedFd> {
+    let root = root.as_fd();
+    for _ in 0..OPENAT2_RETRIES {
+        match rustix::fs::openat2(
+            root,
+            path.as_os_str(),
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Err(Errno::AGAIN) => continue,
+            Err(Errno::NOSYS) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "openat2 is not available; resolving paths safely needs Linux 5.6 or later",
+                ))
+            }
+            result => return result.map_err(io::Error::from),
+        }
+    }
+    Err(io::Error::other(
+        "openat2 kept failing with EAGAIN (concurrent renames or mounts)",
+    ))
+}
+
 /// `/proc/self/fd/<dir>/<name>`: names the entry `name` of an already resolved directory
 /// without resolving any other path component again. Used for the calls that have no `*at`
 /// form (xattrs, recursive removal); with their no-follow variants the final component is not
 /// followed either.
-pub(super) fn proc_path(dir: BorrowedFd<'_>, name: &[u8]) -> PathBuf {
+pub(crate) fn proc_path(dir: BorrowedFd<'_>, name: &[u8]) -> PathBuf {
     let mut path = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     path.push(OsStr::from_bytes(name));
     path

@@ -5,6 +5,7 @@
 //! version prefix and stamps dockerd's response headers on every response; unknown paths
 //! get dockerd's 404 body, panics become a 500 with an error body, never a dropped socket.
 
+mod container_fs;
 mod containers;
 mod error;
 mod extract;
@@ -57,6 +58,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/start", post(containers::exec_start))
         .route("/exec/{id}/resize", post(containers::exec_resize))
         .route("/exec/{id}/json", get(containers::exec_inspect))
+        .route(
+            "/containers/{id}/archive",
+            get(container_fs::archive_get)
+                .head(container_fs::archive_head)
+                .put(container_fs::archive_put),
+        )
+        .route("/containers/{id}/export", get(container_fs::export))
+        .route("/containers/{id}/changes", get(container_fs::changes))
+        .route("/commit", post(container_fs::commit))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

@@ -31,7 +31,7 @@ pub struct Engine {
     shutdown: watch::Receiver<bool>,
     /// Every change of a container's recorded state (and its removal), for waiters
     /// (`wait`, attach) that must not miss a short run between two looks at the DB.
-    container_changes: tokio::sync::broadcast::Sender<containers::Change>,
+    container_changes: tokio::sync::broadcast::Sender<containers::StateChange>,
     /// Exec instances by ID (in memory, like dockerd's: they do not survive a restart).
     pub(crate) execs: containers::exec::ExecStore,
     /// Attach clients waiting for a container's next start, by container ID.
@@ -97,14 +97,14 @@ impl Engine {
 
     /// Announces a container's new state (`None`: it was removed).
     pub(crate) fn containers_changed(&self, id: &str, state: Option<containers::state::State>) {
-        let _ = self.container_changes.send(containers::Change {
+        let _ = self.container_changes.send(containers::StateChange {
             id: id.to_string(),
             state,
         });
     }
 
     /// A receiver that sees every container state change from now on.
-    pub(crate) fn watch_containers(&self) -> tokio::sync::broadcast::Receiver<containers::Change> {
+    pub(crate) fn watch_containers(&self) -> tokio::sync::broadcast::Receiver<containers::StateChange> {
         self.container_changes.subscribe()
     }
 

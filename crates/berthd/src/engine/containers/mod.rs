@@ -1,12 +1,16 @@
 //! Containers as the engine sees them: records, lookup by ID / prefix / name, and one file
 //! per verb. A container runs under its own `berth-shim` (which berthd starts and then only
 //! talks to over `shim.sock`), from an OCI bundle `berth-runtime` builds, on an overlay of
-//! its image's layers. Networking beyond a private loopback, volumes mounts, attach, exec,
-//! restart policies and stats come next.
+//! its image's layers. Attach and exec go through the shim's socket; `docker cp`, export,
+//! diff and commit work on the overlay (see docs/container-fs.md).
 
+mod archive;
 pub mod attach;
+mod changes;
+mod commit;
 mod create;
 pub mod exec;
+mod export;
 mod inspect;
 mod list;
 mod logs;
@@ -22,11 +26,14 @@ use std::path::PathBuf;
 use berth_api::ApiError;
 use berth_store::ContainerRecord;
 
+pub use archive::ExtractRequest;
+pub use changes::Change;
+pub use commit::CommitOptions;
 pub use create::CreateBody;
 
 /// One change of a container's recorded state; `state` is `None` when it was removed.
 #[derive(Debug, Clone)]
-pub struct Change {
+pub struct StateChange {
     pub id: String,
     pub state: Option<state::State>,
 }

@@ -37,12 +37,12 @@ use super::Engine;
 
 /// The image subsystem's state inside the engine.
 pub struct Images {
-    content: ContentStore,
-    layers: LayerStore,
+    pub(crate) content: ContentStore,
+    pub(crate) layers: LayerStore,
     /// Scratch space on the data root's filesystem (uploads, extracted archives).
     tmp: PathBuf,
     /// Serialises metadata commits and garbage collection.
-    commit: tokio::sync::Mutex<()>,
+    pub(crate) commit: tokio::sync::Mutex<()>,
 }
 
 impl Images {
@@ -149,7 +149,7 @@ pub fn compression_of(media_type: &str) -> berth_store::unpack::Compression {
     }
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -219,7 +219,7 @@ impl Engine {
             .map_err(|e| ApiError::internal(format!("image {id}: corrupt config: {e}")))
     }
 
-    fn image_event(&self, action: &str, id: &str, name: Option<&str>) {
+    pub(crate) fn image_event(&self, action: &str, id: &str, name: Option<&str>) {
         let mut attrs = HashMap::new();
         if let Some(n) = name {
             attrs.insert("name".to_string(), n.to_string());
