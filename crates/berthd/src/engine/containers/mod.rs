@@ -8,6 +8,7 @@ mod create;
 mod inspect;
 mod list;
 mod logs;
+mod mounts;
 pub mod names;
 mod remove;
 mod shim;
