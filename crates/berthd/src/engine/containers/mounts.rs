@@ -254,6 +254,36 @@ fn plan(
     Ok(all)
 }
 
+/// Creates each mount target inside the root filesystem, resolving symlinks within it as
+/// the container would (runc's `securejoin` + `MkdirAll`). The runtime resolves targets
+/// inside the root too, but refuses a dangling symlink where Docker follows it: an image
+/// whose `/data` links to `/srv/data` gets its volume at its own `/srv/data`, never the
+/// host's.
+fn prepare_targets(rootfs: &Path, mounts: &[MountRecord], hc: &HostConfig) -> Result<(), String> {
+    let targets = mounts
+        .iter()
+        .map(|m| {
+            let dir = m.kind != "bind" || Path::new(&m.source).is_dir();
+            (m.destination.as_str(), dir)
+        })
+        .chain(hc.tmpfs.keys().map(|t| (t.as_str(), true)));
+    for (destination, dir) in targets {
+        let resolved = scoped_join(rootfs, destination)
+            .map_err(|e| format!("cannot resolve {destination} in the container: {e}"))?;
+        let create = if dir {
+            Some(resolved.as_path())
+        } else {
+            resolved.parent()
+        };
+        if let Some(d) = create.filter(|d| d.starts_with(rootfs)) {
+            std::fs::create_dir_all(d).map_err(|e| {
+                format!("cannot create the mount point {destination} in the container: {e}")
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// A mount record as inspect's `MountPoint`.
 fn mount_point(m: &MountRecord) -> Value {
     let mut v = json!({
@@ -399,6 +429,7 @@ impl Engine {
             .db()
             .container_mounts(&c.id)
             .map_err(|e| e.to_string())?;
+        prepare_targets(rootfs, &mounts, hc)?;
         let mut out = Vec::new();
         for m in &mounts {
             let source = match m.kind.as_str() {
