@@ -579,3 +579,87 @@ fn volume_plugin_round_trip() {
     );
     assert_no_mounts_under(&[d.dir(), pdir.path()]);
 }
+
+#[test]
+fn local_driver_options_and_data_across_a_restart() {
+    let mut d = Daemon::builder().arg("-D").start();
+    let cleanup = Cleanup(&d);
+    ok(d.docker().args([
+        "import",
+        busybox_rootfs(d.dir()).to_str().unwrap(),
+        "busybox:latest",
+    ]));
+
+    // `-o type=tmpfs`: a filesystem mounted on the volume while a container uses it.
+    let (_, msg) = fails(
+        d.docker()
+            .args(["volume", "create", "-o", "type=tmpfs", "bad1"]),
+    );
+    assert!(msg.contains("missing required option: \"device\""), "{msg}");
+    ok(d.docker().args([
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=1m,uid=1000",
+        "tv",
+    ]));
+    let (_, out) = run(
+        &d,
+        &[
+            "-v",
+            "tv:/t",
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /t ' /proc/mounts; stat -c %u /t",
+        ],
+    );
+    assert!(
+        out.contains("tmpfs /t tmpfs") && out.contains("size=1024k"),
+        "{out}"
+    );
+    assert!(out.ends_with("1000\n"), "{out}");
+    let data = d.data_root.canonicalize().unwrap().join("volumes/tv/_data");
+    assert!(
+        wait_until(Duration::from_secs(10), || !std::fs::read_to_string(
+            "/proc/self/mountinfo"
+        )
+        .unwrap()
+        .contains(&data.display().to_string())),
+        "the tmpfs stays mounted after the container exited"
+    );
+
+    // A volume and the container using it survive a restart of berthd.
+    let (keeper, out) = run(
+        &d,
+        &[
+            "-v",
+            "persist:/p",
+            "busybox",
+            "sh",
+            "-c",
+            "echo kept > /p/f; echo ok",
+        ],
+    );
+    assert_eq!(out, "ok\n");
+    // Keep the containers for the second daemon (it cleans up; they have exited).
+    std::mem::forget(cleanup);
+    d.stop();
+    let d2 = Daemon::builder()
+        .arg("--data-root")
+        .arg(d.data_root.display().to_string())
+        .start();
+    let _cleanup = Cleanup(&d2);
+    let r = d2.http("DELETE", "/volumes/persist", None);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains(&keeper), "{}", r.text());
+    let (_, out) = run(&d2, &["-v", "persist:/p", "busybox", "cat", "/p/f"]);
+    assert_eq!(out, "kept\n");
+    drop(_cleanup);
+    ok(d2.docker().args(["volume", "rm", "persist", "tv"]));
+    assert_no_mounts_under(&[d.dir(), d2.dir()]);
+}

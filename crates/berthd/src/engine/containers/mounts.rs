@@ -397,7 +397,12 @@ impl Engine {
                 self.remove_anonymous_volume(&name);
             }
         }
-        result
+        // A 404 from create makes the docker CLI pull the image: a missing volume plugin
+        // is a bad request here.
+        result.map_err(|e| match e.kind {
+            berth_api::ErrorKind::NotFound => ApiError::invalid(e.message),
+            _ => e,
+        })
     }
 
     /// Start, with the root filesystem mounted: mounts the container's volumes (plugins
@@ -429,7 +434,6 @@ impl Engine {
             .db()
             .container_mounts(&c.id)
             .map_err(|e| e.to_string())?;
-        prepare_targets(rootfs, &mounts, hc)?;
         let mut out = Vec::new();
         for m in &mounts {
             let source = match m.kind.as_str() {
@@ -456,6 +460,11 @@ impl Engine {
                 propagation: (!m.propagation.is_empty() && m.propagation != "rprivate")
                     .then(|| m.propagation.clone()),
             });
+        }
+        // After the copies: only what the image really has at a path is copied.
+        if let Err(e) = prepare_targets(rootfs, &mounts, hc) {
+            self.unmount_volumes(&c.id);
+            return Err(e);
         }
         Ok(out)
     }
