@@ -408,26 +408,35 @@ impl Engine {
     /// Start, with the root filesystem mounted: mounts the container's volumes (plugins
     /// get `Mount` with the container's ID), fills new ones from the image, creates missing
     /// `-v` host directories, and returns what the runtime must bind in addition to the
-    /// `HostConfig`'s own binds and tmpfs mounts.
+    /// `HostConfig`'s own binds and tmpfs mounts. On failure the caller (a failed start)
+    /// calls [`Engine::unmount_volumes`].
     pub(super) fn mount_volumes(
         &self,
         c: &ContainerRecord,
         hc: &HostConfig,
         rootfs: &Path,
     ) -> Result<Vec<ResolvedMount>, String> {
-        // `-v /host:/ctr` creates a missing host directory, as Docker does at start.
-        for raw in &hc.binds {
-            if let Ok(b) = parse_bind(raw) {
-                if let BindSource::HostPath(p) = b.source {
-                    if std::fs::symlink_metadata(&p).is_err() {
-                        std::fs::create_dir_all(&p).map_err(|e| {
-                            format!(
-                                "error while creating mount source path '{}': {e}",
-                                p.display()
-                            )
-                        })?;
-                    }
-                }
+        // `-v /host:/ctr` creates a missing host directory, as Docker does at start; so
+        // does `--mount type=bind,...,bind-create-src`.
+        let bind_sources = hc
+            .binds
+            .iter()
+            .filter_map(|raw| match parse_bind(raw).ok()?.source {
+                BindSource::HostPath(p) => Some(p),
+                _ => None,
+            })
+            .chain(hc.mounts.iter().filter_map(|m| {
+                let create = m.bind_options.as_ref()?.create_mountpoint;
+                (m.r#type == "bind" && create).then(|| std::path::PathBuf::from(&m.source))
+            }));
+        for p in bind_sources {
+            if std::fs::symlink_metadata(&p).is_err() {
+                std::fs::create_dir_all(&p).map_err(|e| {
+                    format!(
+                        "error while creating mount source path '{}': {e}",
+                        p.display()
+                    )
+                })?;
             }
         }
         let mounts = self
@@ -437,13 +446,7 @@ impl Engine {
         let mut out = Vec::new();
         for m in &mounts {
             let source = match m.kind.as_str() {
-                "volume" => match self.mount_one_volume(c, m, rootfs) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        self.unmount_volumes(&c.id);
-                        return Err(e);
-                    }
-                },
+                "volume" => self.mount_one_volume(c, m, rootfs)?,
                 "bind" if m.inherited => {
                     let p = std::path::PathBuf::from(&m.source);
                     if std::fs::symlink_metadata(&p).is_err() {
@@ -462,10 +465,7 @@ impl Engine {
             });
         }
         // After the copies: only what the image really has at a path is copied.
-        if let Err(e) = prepare_targets(rootfs, &mounts, hc) {
-            self.unmount_volumes(&c.id);
-            return Err(e);
-        }
+        prepare_targets(rootfs, &mounts, hc)?;
         Ok(out)
     }
 
