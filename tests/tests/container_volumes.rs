@@ -542,6 +542,30 @@ fn volume_plugin_round_trip() {
         .find(|(c, _)| c == "/VolumeDriver.Mount")
         .expect("Mount called");
     assert_eq!(mount.1, serde_json::json!({"Name": "pv", "ID": id}));
+    // Docker's volume mount/unmount events name the container.
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let events = d
+        .http(
+            "GET",
+            &format!("/events?since=0&until={until}&filters=%7B%22type%22%3A%5B%22volume%22%5D%7D"),
+            None,
+        )
+        .text();
+    for action in ["mount", "unmount"] {
+        assert!(
+            events.lines().any(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                e["Action"] == action
+                    && e["Actor"]["ID"] == "pv"
+                    && e["Actor"]["Attributes"]["container"] == id.as_str()
+            }),
+            "no {action} event: {events}"
+        );
+    }
     let m = &inspect(&d, &id)["Mounts"][0];
     assert_eq!(m["Driver"], "testplugin");
     assert_eq!(m["Source"], plugin.data.join("pv").display().to_string());

@@ -6,10 +6,11 @@
 //! are unmounted again. Host-path binds and tmpfs mounts are the runtime's
 //! (`berth_runtime::build_spec`); this file only records them for inspect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
+use berth_api::models::EventMessageTypeEnum;
 use berth_api::ApiError;
 use berth_runtime::config::Mount;
 use berth_runtime::{
@@ -482,6 +483,18 @@ impl Engine {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("volume {} is gone", m.name))?;
         let path = self.mount_volume(&v, &c.id).map_err(|e| e.message)?;
+        self.events.publish(
+            EventMessageTypeEnum::VOLUME,
+            "mount",
+            &v.name,
+            HashMap::from([
+                ("driver".to_string(), v.driver.clone()),
+                ("container".to_string(), c.id.clone()),
+                ("destination".to_string(), m.destination.clone()),
+                ("read/write".to_string(), m.rw.to_string()),
+                ("propagation".to_string(), m.propagation.clone()),
+            ]),
+        );
         if path.to_string_lossy() != m.source {
             let _ = self
                 .db()
@@ -527,8 +540,17 @@ impl Engine {
                         .flatten()
                         .is_some_and(|c| self.container_state(&c).running)
                 });
-            if let Err(e) = self.unmount_volume(&v, id, !others_running) {
-                tracing::warn!(container = %id, volume = %m.name, "{}", e.message);
+            match self.unmount_volume(&v, id, !others_running) {
+                Ok(()) => self.events.publish(
+                    EventMessageTypeEnum::VOLUME,
+                    "unmount",
+                    &v.name,
+                    HashMap::from([
+                        ("driver".to_string(), v.driver.clone()),
+                        ("container".to_string(), id.to_string()),
+                    ]),
+                ),
+                Err(e) => tracing::warn!(container = %id, volume = %m.name, "{}", e.message),
             }
         }
     }
