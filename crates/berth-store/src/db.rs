@@ -69,6 +69,27 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL
      ) STRICT;
      CREATE INDEX containers_image ON containers(image_id);",
+    // 5: reserved — the networking migration is being added on another branch; keep this
+    // slot (a no-op here) so the numbers line up when both are merged.
+    "",
+    // 6: the mounts of each container as resolved at create (inspect's `Mounts`; the
+    // volumes a container uses, so in-use volumes are not removed). `inherited` marks
+    // mounts copied from `--volumes-from`.
+    "CREATE TABLE container_mounts (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        destination TEXT NOT NULL,
+        type TEXT NOT NULL,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        driver TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        rw INTEGER NOT NULL,
+        propagation TEXT NOT NULL,
+        copy_data INTEGER NOT NULL,
+        inherited INTEGER NOT NULL,
+        PRIMARY KEY (container_id, destination)
+     ) STRICT;
+     CREATE INDEX container_mounts_volume ON container_mounts(name);",
 ];
 
 /// The schema version this build of berth writes.

@@ -38,7 +38,7 @@ pub use db::{Db, SCHEMA_VERSION};
 pub use images::{ImageRecord, LayerRecord};
 pub use layers::{LayerStore, TempLayer, UnpackedLayer};
 pub use root::DataRoot;
-pub use volumes::VolumeRecord;
+pub use volumes::{MountRecord, VolumeRecord};
 
 /// Errors from the data root and the metadata database.
 #[derive(Debug, thiserror::Error)]

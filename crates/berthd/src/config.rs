@@ -14,6 +14,12 @@ pub const DEFAULT_SOCKET: &str = "/run/berth/berth.sock";
 pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
 pub const DEFAULT_TLS_DIR: &str = "/etc/berth/tls";
+/// Where dockerd looks for legacy plugins: sockets, then `.spec`/`.json` files.
+pub const DEFAULT_PLUGIN_DIRS: [&str; 3] = [
+    "/run/docker/plugins",
+    "/etc/docker/plugins",
+    "/usr/lib/docker/plugins",
+];
 
 /// berthd — the berth daemon, serving the Docker Engine API.
 #[derive(Debug, Parser)]
@@ -58,6 +64,10 @@ pub struct Flags {
     /// Preferred Docker Hub mirror, e.g. https://mirror.example (repeatable)
     #[arg(long = "registry-mirror", value_name = "URL")]
     pub registry_mirrors: Vec<String>,
+    /// Directory searched for volume plugins (<name>.sock, <name>/<name>.sock, <name>.spec,
+    /// <name>.json), replacing Docker's defaults (repeatable)
+    #[arg(long = "plugins-dir", value_name = "DIR")]
+    pub plugins_dirs: Vec<PathBuf>,
 }
 
 /// `daemon.json`: dockerd's key names where they exist. Unknown keys are an error, as in
@@ -78,6 +88,7 @@ pub struct FileConfig {
     pub labels: Option<Vec<String>>,
     pub insecure_registries: Option<Vec<String>>,
     pub registry_mirrors: Option<Vec<String>>,
+    pub plugins_dir: Option<Vec<PathBuf>>,
 }
 
 /// TLS settings for TCP listeners.
@@ -100,6 +111,8 @@ pub struct Config {
     pub labels: Vec<String>,
     /// Insecure registries, Docker Hub mirrors, certificate directories.
     pub registry: berth_registry::RegistryConfig,
+    /// Where volume plugins are found, in order.
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 impl Config {
@@ -186,6 +199,13 @@ impl Config {
             insecure_tcp,
             labels: file.labels.unwrap_or_default(),
             registry,
+            plugin_dirs: if !flags.plugins_dirs.is_empty() {
+                flags.plugins_dirs.clone()
+            } else {
+                file.plugins_dir
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_PLUGIN_DIRS.iter().map(PathBuf::from).collect())
+            },
         })
     }
 }
@@ -250,6 +270,11 @@ fn check_conflicts(flags: &Flags, file: &FileConfig) -> Result<()> {
         "registry-mirrors",
         !flags.registry_mirrors.is_empty(),
         file.registry_mirrors.is_some(),
+    );
+    check(
+        "plugins-dir",
+        !flags.plugins_dirs.is_empty(),
+        file.plugins_dir.is_some(),
     );
     if !both.is_empty() {
         bail!(

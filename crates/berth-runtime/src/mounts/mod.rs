@@ -2,6 +2,7 @@
 //! depth (moby `oci/defaults.go`, `setupMounts` and `WithMounts`).
 
 mod bind;
+mod scoped;
 mod tmpfs;
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Mount as OciMount;
 
 pub use bind::{parse_bind, BindSource, BindSpec};
+pub use scoped::scoped_join;
 
 use crate::config::{HostConfig, Mount};
 use crate::error::SpecError;

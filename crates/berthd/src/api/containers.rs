@@ -113,7 +113,10 @@ pub async fn remove(
     Path(id): Path<String>,
     q: QueryPairs,
 ) -> Result<StatusCode, Error> {
-    engine.remove_container(&id, q.bool("force")).await?;
+    // volumes hook: `v` also removes the container's anonymous volumes.
+    engine
+        .remove_container_and_volumes(&id, q.bool("force"), q.bool("v"))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -86,6 +86,7 @@ impl Engine {
             init_binary: None,
         })
         .map_err(spec_err)?;
+        let mount_plan = self.plan_mounts(&config, &host_config)?; // volumes hook
 
         let record = |name: String| -> Result<ContainerRecord, ApiError> {
             Ok(ContainerRecord {
@@ -126,6 +127,7 @@ impl Engine {
                 }
             }
         }
+        self.record_mounts(&id, mount_plan)?; // volumes hook
         let c = self
             .db()
             .container(&id)

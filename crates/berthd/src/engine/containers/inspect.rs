@@ -64,7 +64,7 @@ impl Engine {
                     "MergedDir": dir.join("rootfs").display().to_string(),
                 },
             },
-            "Mounts": [],
+            "Mounts": self.mount_points(&c.id), // volumes hook
             "Config": config_json,
             "NetworkSettings": {"Networks": {}, "Ports": {}},
         }))

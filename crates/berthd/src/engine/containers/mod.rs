@@ -14,6 +14,7 @@ mod export;
 mod inspect;
 mod list;
 mod logs;
+mod mounts;
 pub mod names;
 mod remove;
 mod shim;

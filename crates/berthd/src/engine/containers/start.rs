@@ -96,6 +96,7 @@ impl Engine {
                 Ok(true)
             }
             Err(e) => {
+                self.unmount_volumes(&c.id); // volumes hook
                 let _ = unmount_overlay(&rootfs);
                 st.error = e.message.clone();
                 st.exit_code = match e.kind.as_str() {
@@ -165,7 +166,9 @@ impl Engine {
             resolv_conf: Some(resolv),
             shm_path: None,
             namespace_paths: NamespacePaths::default(),
-            extra_mounts: Vec::new(),
+            extra_mounts: self
+                .mount_volumes(c, host_config, &dir.join("rootfs")) // volumes hook
+                .map_err(fail)?,
             cgroup_path,
             host_facts: &facts,
             init_binary: None,
@@ -236,6 +239,7 @@ impl Engine {
         }
         let _ = self.save_state(&c.id, &st);
         let _ = unmount_overlay(&self.container_dir(&c.id).join("rootfs"));
+        self.unmount_volumes(&c.id); // volumes hook
         if st.oom_killed {
             self.container_event("oom", &c, &[]);
         }
@@ -244,7 +248,8 @@ impl Engine {
             .map(|h| h.auto_remove)
             .unwrap_or(false);
         if auto_remove {
-            let _ = self.remove_container(&c.id, true).await;
+            // volumes hook: `--rm` also removes the container's anonymous volumes.
+            let _ = self.remove_container_and_volumes(&c.id, true, true).await;
         }
     }
 
