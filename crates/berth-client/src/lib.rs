@@ -11,6 +11,7 @@
 
 mod endpoint;
 mod error;
+mod hijack;
 mod query;
 
 use std::io;
@@ -29,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 pub use endpoint::{Endpoint, TlsOptions};
 pub use error::ClientError;
+pub use hijack::{is_disconnect, Hijacked};
 pub use query::{encode_path, encode_query_component, Query};
 
 /// A request body: empty, in memory, or streamed.
@@ -309,7 +311,7 @@ fn transport_error(e: &(dyn std::error::Error + 'static)) -> ClientError {
     ClientError::Transport(msg)
 }
 
-async fn api_error(resp: Response<Incoming>) -> ClientError {
+pub(crate) async fn api_error(resp: Response<Incoming>) -> ClientError {
     let status = resp.status();
     let body = read_body(resp).await.unwrap_or_default();
     let message = serde_json::from_slice::<ErrorBody>(&body)
