@@ -39,7 +39,9 @@ pub type RequestBody = UnsyncBoxBody<Bytes, io::Error>;
 /// How much an upload reads from its source at a time.
 const UPLOAD_CHUNK: usize = 64 * 1024;
 
-/// A client for one daemon.
+/// A client for one daemon. Clones share nothing but the endpoint and the negotiated
+/// version (each request opens its own connection anyway).
+#[derive(Clone)]
 pub struct Client {
     endpoint: Endpoint,
     version: OnceLock<ApiVersion>,
