@@ -52,7 +52,7 @@ impl Client {
         let path = format!("/v{v}{path_and_query}");
         let resp = self
             .send(
-                method,
+                method.clone(),
                 &path,
                 body,
                 &[("Connection", "Upgrade"), ("Upgrade", "tcp")],
@@ -75,7 +75,11 @@ impl Client {
             });
         }
         if !resp.status().is_success() {
-            return Err(api_error(resp).await);
+            return Err(crate::unknown_route_hint(
+                api_error(resp).await,
+                &method,
+                path_and_query,
+            ));
         }
         // Old style: the output is the response body. Pipe it into a reader.
         let (mut tx, rx) = tokio::io::duplex(PIPE_CAPACITY);

@@ -85,11 +85,15 @@ impl Client {
     ) -> Result<Response<Incoming>, ClientError> {
         let v = self.api_version().await?;
         let path = format!("/v{v}{path_and_query}");
-        let resp = self.send(method, &path, body, &[]).await?;
+        let resp = self.send(method.clone(), &path, body, &[]).await?;
         if resp.status().is_success() || resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(resp);
         }
-        Err(api_error(resp).await)
+        Err(unknown_route_hint(
+            api_error(resp).await,
+            &method,
+            path_and_query,
+        ))
     }
 
     /// Sends a versioned API request whose body is streamed from `body` (chunks of bytes),
@@ -311,6 +315,24 @@ fn transport_error(e: &(dyn std::error::Error + 'static)) -> ClientError {
         );
     }
     ClientError::Transport(msg)
+}
+
+/// dockerd's answer to a route it does not have is a bare "page not found"; say which
+/// request that was, so a user can tell an old daemon from a missing object.
+pub(crate) fn unknown_route_hint(e: ClientError, method: &Method, path: &str) -> ClientError {
+    match e {
+        ClientError::Api {
+            status: 404,
+            message,
+        } if message == "page not found" => {
+            let path = path.split('?').next().unwrap_or(path);
+            ClientError::Api {
+                status: 404,
+                message: format!("page not found (the daemon does not implement {method} {path})"),
+            }
+        }
+        e => e,
+    }
 }
 
 pub(crate) async fn api_error(resp: Response<Incoming>) -> ClientError {

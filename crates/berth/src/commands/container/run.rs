@@ -65,6 +65,8 @@ pub async fn run(ctx: &Ctx, store: &ContextStore, o: &RunOpts) -> Result<ExitCod
         None
     };
     if attached && hijacked.is_none() && spec.stdin {
+        let q = Query::new().add("force", "1").add("v", "1");
+        let _ = client.delete(&q.with_path(&container_path(&id, ""))).await;
         return Err(StatusError::with_code(
             125,
             "berth: the daemon does not support attaching to containers, so stdin cannot be sent (run with -d, or without -i)",

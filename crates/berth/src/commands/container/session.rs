@@ -73,7 +73,7 @@ pub async fn attach(client: &Client, id: &str, spec: &Spec) -> Result<Option<Hij
         Err(ClientError::Api {
             status: 404,
             message,
-        }) if message == "page not found" => Ok(None),
+        }) if message.starts_with("page not found") => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
