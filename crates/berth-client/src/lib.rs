@@ -11,6 +11,7 @@
 
 mod endpoint;
 mod error;
+mod hijack;
 mod query;
 
 use std::io;
@@ -29,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 pub use endpoint::{Endpoint, TlsOptions};
 pub use error::ClientError;
+pub use hijack::{is_disconnect, Hijacked};
 pub use query::{encode_path, encode_query_component, Query};
 
 /// A request body: empty, in memory, or streamed.
@@ -37,7 +39,9 @@ pub type RequestBody = UnsyncBoxBody<Bytes, io::Error>;
 /// How much an upload reads from its source at a time.
 const UPLOAD_CHUNK: usize = 64 * 1024;
 
-/// A client for one daemon.
+/// A client for one daemon. Clones share nothing but the endpoint and the negotiated
+/// version (each request opens its own connection anyway).
+#[derive(Clone)]
 pub struct Client {
     endpoint: Endpoint,
     version: OnceLock<ApiVersion>,
@@ -81,11 +85,15 @@ impl Client {
     ) -> Result<Response<Incoming>, ClientError> {
         let v = self.api_version().await?;
         let path = format!("/v{v}{path_and_query}");
-        let resp = self.send(method, &path, body, &[]).await?;
+        let resp = self.send(method.clone(), &path, body, &[]).await?;
         if resp.status().is_success() || resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             return Ok(resp);
         }
-        Err(api_error(resp).await)
+        Err(unknown_route_hint(
+            api_error(resp).await,
+            &method,
+            path_and_query,
+        ))
     }
 
     /// Sends a versioned API request whose body is streamed from `body` (chunks of bytes),
@@ -309,7 +317,25 @@ fn transport_error(e: &(dyn std::error::Error + 'static)) -> ClientError {
     ClientError::Transport(msg)
 }
 
-async fn api_error(resp: Response<Incoming>) -> ClientError {
+/// dockerd's answer to a route it does not have is a bare "page not found"; say which
+/// request that was, so a user can tell an old daemon from a missing object.
+pub(crate) fn unknown_route_hint(e: ClientError, method: &Method, path: &str) -> ClientError {
+    match e {
+        ClientError::Api {
+            status: 404,
+            message,
+        } if message == "page not found" => {
+            let path = path.split('?').next().unwrap_or(path);
+            ClientError::Api {
+                status: 404,
+                message: format!("page not found (the daemon does not implement {method} {path})"),
+            }
+        }
+        e => e,
+    }
+}
+
+pub(crate) async fn api_error(resp: Response<Incoming>) -> ClientError {
     let status = resp.status();
     let body = read_body(resp).await.unwrap_or_default();
     let message = serde_json::from_slice::<ErrorBody>(&body)

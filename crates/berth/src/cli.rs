@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::opts::{
+    go_duration, mem_swap_bytes, nano_cpus, parse_attach, parse_device, parse_mount, parse_restart,
+    parse_tmpfs, parse_ulimit, ram_in_bytes, validate_env, validate_extra_host, validate_ip,
+    validate_label, validate_sysctl, DeviceMapping, Mount, RestartPolicy, Ulimit,
+};
+
 /// berth — a Docker-compatible container engine client
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about, long_about = None, disable_help_subcommand = true)]
@@ -94,6 +100,57 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Create and run a new container from an image
+    Run(RunOpts),
+    /// Create a new container
+    Create(CreateOpts),
+    /// Start one or more stopped containers
+    Start(StartOpts),
+    /// Stop one or more running containers
+    Stop(StopOpts),
+    /// Kill one or more running containers
+    Kill(KillOpts),
+    /// Restart one or more containers
+    Restart(StopOpts),
+    /// Remove one or more containers
+    Rm(RmOpts),
+    /// List containers
+    Ps(PsOpts),
+    /// Return low-level information on berth objects
+    Inspect(InspectOpts),
+    /// Fetch the logs of a container
+    Logs(LogsOpts),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(ContainersArg),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachOpts),
+    /// Execute a command in a running container
+    Exec(ExecOpts),
+    /// Display the running processes of a container
+    Top(TopOpts),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsOpts),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArg),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArg),
+    /// Rename a container
+    Rename(RenameOpts),
+    /// Update configuration of one or more containers
+    Update(UpdateOpts),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpOpts),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(ContainerArg),
+    /// Create a new image from a container's changes
+    Commit(CommitOpts),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportOpts),
+    /// List port mappings or a specific mapping for the container
+    Port(PortOpts),
 }
 
 #[derive(Debug, Subcommand)]
@@ -513,6 +570,689 @@ pub struct ImportOpts {
     pub source: String,
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Containers
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachOpts),
+    /// Create a new image from a container's changes
+    Commit(CommitOpts),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpOpts),
+    /// Create a new container
+    Create(CreateOpts),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(ContainerArg),
+    /// Execute a command in a running container
+    Exec(ExecOpts),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportOpts),
+    /// Display detailed information on one or more containers
+    Inspect(ContainerInspectOpts),
+    /// Kill one or more running containers
+    Kill(KillOpts),
+    /// Fetch the logs of a container
+    Logs(LogsOpts),
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"])]
+    Ls(PsOpts),
+    /// Pause all processes within one or more containers
+    Pause(ContainersArg),
+    /// List port mappings or a specific mapping for the container
+    Port(PortOpts),
+    /// Remove all stopped containers
+    Prune(ContainerPruneOpts),
+    /// Rename a container
+    Rename(RenameOpts),
+    /// Restart one or more containers
+    Restart(StopOpts),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmOpts),
+    /// Create and run a new container from an image
+    Run(RunOpts),
+    /// Start one or more stopped containers
+    Start(StartOpts),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsOpts),
+    /// Stop one or more running containers
+    Stop(StopOpts),
+    /// Display the running processes of a container
+    Top(TopOpts),
+    /// Unpause all processes within one or more containers
+    Unpause(ContainersArg),
+    /// Update configuration of one or more containers
+    Update(UpdateOpts),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(ContainersArg),
+}
+
+/// Options shared by `create` and `run`: everything that goes into the create request.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ContainerOpts {
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach", value_name = "STREAM", value_parser = parse_attach)]
+    pub attach: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to copy it from here)
+    #[arg(short = 'e', long = "env", value_name = "LIST", value_parser = validate_env)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label", value_name = "LIST", value_parser = validate_label)]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:max-retries])
+    #[arg(long, default_value = "no", value_parser = parse_restart)]
+    pub restart: RestartPolicy,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "LIST")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "LIST")]
+    pub cap_drop: Vec<String>,
+    /// Security Options
+    #[arg(long = "security-opt", value_name = "LIST")]
+    pub security_opt: Vec<String>,
+    /// Add a host device to the container
+    #[arg(long = "device", value_name = "LIST", value_parser = parse_device)]
+    pub device: Vec<DeviceMapping>,
+    /// Sysctl options
+    #[arg(long = "sysctl", value_name = "MAP", value_parser = validate_sysctl)]
+    pub sysctl: Vec<String>,
+    /// Ulimit options
+    #[arg(long = "ulimit", value_name = "ULIMIT", value_parser = parse_ulimit)]
+    pub ulimit: Vec<Ulimit>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size", value_name = "BYTES", value_parser = ram_in_bytes)]
+    pub shm_size: Option<i64>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// PID namespace to use
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// User namespace to use
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// Memory limit
+    #[arg(short = 'm', long, value_name = "BYTES", value_parser = ram_in_bytes)]
+    pub memory: Option<i64>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "BYTES", value_parser = mem_swap_bytes, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_name = "BYTES", value_parser = ram_in_bytes)]
+    pub memory_reservation: Option<i64>,
+    /// Tune container memory swappiness (0 to 100)
+    #[arg(long = "memory-swappiness", default_value_t = -1, allow_hyphen_values = true)]
+    pub memory_swappiness: i64,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(
+        long = "oom-score-adj",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub oom_score_adj: i64,
+    /// Number of CPUs
+    #[arg(long, value_name = "DECIMAL", value_parser = nano_cpus)]
+    pub cpus: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", default_value_t = 0)]
+    pub cpu_shares: i64,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", default_value_t = 0, allow_hyphen_values = true)]
+    pub cpu_quota: i64,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", default_value_t = 0)]
+    pub cpu_period: i64,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", default_value = "")]
+    pub cpuset_cpus: String,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems", default_value = "")]
+    pub cpuset_mems: String,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight", default_value_t = 0)]
+    pub blkio_weight: u16,
+    /// Optional parent cgroup for the container
+    #[arg(long = "cgroup-parent", default_value = "")]
+    pub cgroup_parent: String,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    pub stop_timeout: Option<i64>,
+    /// Connect a container to a network
+    #[arg(long = "network", visible_alias = "net", value_name = "NETWORK")]
+    pub network: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish", value_name = "LIST")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long = "expose", value_name = "LIST")]
+    pub expose: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long = "dns", value_name = "LIST", value_parser = validate_ip)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "LIST")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "LIST")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "LIST", value_parser = validate_extra_host)]
+    pub add_host: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long, value_parser = validate_ip)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long, value_parser = validate_ip)]
+    pub ip6: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "LIST"
+    )]
+    pub network_alias: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Bind mount a volume
+    #[arg(short = 'v', long = "volume", value_name = "LIST")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount", value_name = "MOUNT", value_parser = parse_mount)]
+    pub mount: Vec<Mount>,
+    /// Mount a tmpfs directory
+    #[arg(long = "tmpfs", value_name = "LIST", value_parser = parse_tmpfs)]
+    pub tmpfs: Vec<(String, String)>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from", value_name = "LIST")]
+    pub volumes_from: Vec<String>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "STRING")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h)
+    #[arg(long = "health-interval", value_name = "DURATION", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_interval: Option<i64>,
+    /// Maximum time to allow one check to run (ms|s|m|h)
+    #[arg(long = "health-timeout", value_name = "DURATION", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_timeout: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)
+    #[arg(long = "health-start-period", value_name = "DURATION", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_start_period: Option<i64>,
+    /// Time between running the check during the start period (ms|s|m|h)
+    #[arg(long = "health-start-interval", value_name = "DURATION", value_parser = go_duration, allow_hyphen_values = true)]
+    pub health_start_interval: Option<i64>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", allow_hyphen_values = true)]
+    pub health_retries: Option<i64>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+    /// Logging driver for the container
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt", value_name = "LIST")]
+    pub log_opt: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add", value_name = "LIST")]
+    pub group_add: Vec<String>,
+    /// Runtime to use for this container
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pub pull: String,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print usage
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateOpts {
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, num_args = 1..)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunOpts {
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub sig_proxy: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(value_name = "IMAGE [COMMAND] [ARG...]", required = true, trailing_var_arg = true, num_args = 1..)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerArg {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainersArg {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartOpts {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopOpts {
+    /// Signal to send to the container
+    #[arg(short, long)]
+    pub signal: Option<String>,
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_hyphen_values = true
+    )]
+    pub time: Option<i64>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillOpts {
+    /// Signal to send to the container
+    #[arg(short, long)]
+    pub signal: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmOpts {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Remove the specified link
+    #[arg(short, long)]
+    pub link: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct PsOpts {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", default_value_t = -1, allow_hyphen_values = true)]
+    pub last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    pub size: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerInspectOpts {
+    /// Format output using a custom template: 'json', or a Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Display total file sizes
+    #[arg(short, long)]
+    pub size: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectOpts {
+    /// Format output using a custom template: 'json', or a Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short, long)]
+    pub size: bool,
+    /// Only inspect objects of the given type (container, image, volume, network)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsOpts {
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long, default_value = "all", allow_hyphen_values = true)]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachOpts {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub sig_proxy: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecOpts {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "LIST", value_parser = validate_env)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// CONTAINER COMMAND [ARG...]
+    #[arg(value_name = "CONTAINER COMMAND [ARG...]", required = true, trailing_var_arg = true, num_args = 2..)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopOpts {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Options for ps
+    #[arg(
+        value_name = "ps OPTIONS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsOpts {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameOpts {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(value_name = "NEW_NAME")]
+    pub new_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateOpts {
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// Limit the CPU real-time period in microseconds
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit the CPU real-time runtime in microseconds
+    #[arg(long = "cpu-rt-runtime")]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// Number of CPUs
+    #[arg(long, value_parser = nano_cpus)]
+    pub cpus: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit
+    #[arg(short = 'm', long, value_parser = ram_in_bytes)]
+    pub memory: Option<i64>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_parser = ram_in_bytes)]
+    pub memory_reservation: Option<i64>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", value_parser = mem_swap_bytes, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Restart policy to apply when a container exits
+    #[arg(long, value_parser = parse_restart)]
+    pub restart: Option<RestartPolicy>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CpOpts {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// Suppress progress output during copy
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(value_name = "SRC_PATH")]
+    pub src: String,
+    #[arg(value_name = "DEST_PATH")]
+    pub dst: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitOpts {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long = "change", value_name = "LIST")]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause container during commit
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub pause: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportOpts {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PortOpts {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerPruneOpts {
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter", value_name = "FILTER", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[cfg(test)]

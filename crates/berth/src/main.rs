@@ -9,7 +9,10 @@ mod filters;
 mod hosts;
 mod inspect;
 mod jsonmessage;
+mod opts;
 mod reference;
+mod streams;
+mod term;
 mod timestamp;
 
 use std::process::ExitCode;

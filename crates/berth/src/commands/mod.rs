@@ -1,12 +1,13 @@
 //! One module per command; `run` dispatches. Commands print to stdout and return an exit
 //! code; errors bubble up to `main`, which prints them once.
 
+mod container;
 mod context;
 mod df;
 mod events;
-mod image;
+pub mod image;
 mod info;
-mod login;
+pub mod login;
 mod tls;
 mod version;
 mod volume;
@@ -62,6 +63,32 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Push(o) => image::push::run(&connect()?, &store, o).await,
         Command::Login(o) => login::login(&connect()?, &store, o).await,
         Command::Logout(o) => login::logout(&store, o),
+        Command::Container(c) => container::run(&connect()?, &store, c).await,
+        Command::Inspect(o) => container::inspect::run(&connect()?, o).await,
+        // Top-level aliases of `berth container …`.
+        Command::Run(o) => container::run::run(&connect()?, &store, o).await,
+        Command::Create(o) => container::create::run(&connect()?, &store, o).await,
+        Command::Start(o) => container::start::run(&connect()?, o).await,
+        Command::Stop(o) => container::lifecycle::stop(&connect()?, o).await,
+        Command::Kill(o) => container::lifecycle::kill(&connect()?, o).await,
+        Command::Restart(o) => container::lifecycle::restart(&connect()?, o).await,
+        Command::Rm(o) => container::rm::run(&connect()?, o).await,
+        Command::Ps(o) => container::ps::run(&connect()?, o).await,
+        Command::Logs(o) => container::logs::run(&connect()?, o).await,
+        Command::Wait(o) => container::wait::run(&connect()?, o).await,
+        Command::Attach(o) => container::attach::run(&connect()?, o).await,
+        Command::Exec(o) => container::exec::run(&connect()?, o).await,
+        Command::Top(o) => container::top::run(&connect()?, o).await,
+        Command::Stats(o) => container::stats::run(&connect()?, o).await,
+        Command::Pause(o) => container::lifecycle::pause(&connect()?, o, true).await,
+        Command::Unpause(o) => container::lifecycle::pause(&connect()?, o, false).await,
+        Command::Rename(o) => container::rename::run(&connect()?, o).await,
+        Command::Update(o) => container::update::run(&connect()?, o).await,
+        Command::Cp(o) => container::cp::run(&connect()?, o).await,
+        Command::Diff(o) => container::diff::run(&connect()?, o).await,
+        Command::Commit(o) => container::commit::run(&connect()?, o).await,
+        Command::Export(o) => container::export::run(&connect()?, o).await,
+        Command::Port(o) => container::port::run(&connect()?, o).await,
     }
 }
 

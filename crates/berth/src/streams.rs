@@ -1,0 +1,314 @@
+//! The container's standard streams on the client side: docker's multiplexed stream format
+//! (`stdcopy`), detach keys (`term.ToBytes` and the escape proxy) and a stdin reader that
+//! never blocks the async runtime.
+//!
+//! Without a TTY the daemon frames output: an 8-byte header — stream (0 stdin, 1 stdout,
+//! 2 stderr, 3 a daemon error), three zero bytes, a big-endian u32 length — then the
+//! payload. With a TTY the bytes come raw.
+
+use std::io::Read;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Which stream a frame belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdin,
+    Stdout,
+    Stderr,
+    /// A daemon-side error (`stdcopy.Systemerr`): its payload is the message.
+    SystemErr,
+}
+
+/// Splits a multiplexed byte stream into frames as bytes arrive; frames may span reads.
+#[derive(Debug, Default)]
+pub struct Demuxer {
+    buf: Vec<u8>,
+}
+
+impl Demuxer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds bytes; returns the frames they completed.
+    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<(Stream, Vec<u8>)>, String> {
+        self.buf.extend_from_slice(data);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while self.buf.len() - at >= 8 {
+            let h = &self.buf[at..at + 8];
+            let stream = match h[0] {
+                0 => Stream::Stdin,
+                1 => Stream::Stdout,
+                2 => Stream::Stderr,
+                3 => Stream::SystemErr,
+                b => return Err(format!("Unrecognized input header: {b}")),
+            };
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            if self.buf.len() - at - 8 < len {
+                break;
+            }
+            out.push((stream, self.buf[at + 8..at + 8 + len].to_vec()));
+            at += 8 + len;
+        }
+        self.buf.drain(..at);
+        Ok(out)
+    }
+
+    /// Bytes of an unfinished frame left over.
+    #[cfg(test)]
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// Encodes one frame (for tests and fakes).
+#[cfg(test)]
+pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![stream, 0, 0, 0];
+    f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Copies the daemon's output to `out`/`err` until it ends: raw with a TTY, demultiplexed
+/// without. A daemon error frame ends the copy with its message.
+pub async fn copy_output<R, O, E>(
+    mut src: R,
+    tty: bool,
+    out: &mut O,
+    err: &mut E,
+) -> anyhow::Result<()>
+where
+    R: AsyncRead + Unpin,
+    O: AsyncWrite + Unpin,
+    E: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut demux = Demuxer::new();
+    loop {
+        let n = match src.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if berth_client::is_disconnect(&e) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if tty {
+            out.write_all(&buf[..n]).await?;
+            out.flush().await?;
+            continue;
+        }
+        for (stream, payload) in demux.feed(&buf[..n]).map_err(anyhow::Error::msg)? {
+            match stream {
+                Stream::Stdout | Stream::Stdin => {
+                    out.write_all(&payload).await?;
+                    out.flush().await?;
+                }
+                Stream::Stderr => {
+                    err.write_all(&payload).await?;
+                    err.flush().await?;
+                }
+                Stream::SystemErr => {
+                    anyhow::bail!(
+                        "error from daemon in stream: {}",
+                        String::from_utf8_lossy(&payload)
+                    )
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// docker's default detach sequence: ctrl-p, ctrl-q.
+pub const DEFAULT_DETACH_KEYS: &[u8] = &[16, 17];
+
+/// docker's `term.ToBytes`: `ctrl-p,ctrl-q`, `a`, `ctrl-@`, `ctrl-[` … → bytes.
+pub fn parse_detach_keys(keys: &str) -> Result<Vec<u8>, String> {
+    let bad = || {
+        format!("invalid detach keys ({keys}): use a comma-separated list of single characters or ctrl-<value>, e.g. ctrl-p,ctrl-q")
+    };
+    let mut out = Vec::new();
+    for key in keys.split(',') {
+        let lower = key.to_ascii_lowercase();
+        if key.len() == 1 {
+            out.push(key.as_bytes()[0]);
+        } else if let Some(c) = lower.strip_prefix("ctrl-") {
+            let b = match c.as_bytes() {
+                [b @ b'a'..=b'z'] => b - b'a' + 1,
+                [b'@'] => 0,
+                [b'['] => 27,
+                [b'\\'] => 28,
+                [b']'] => 29,
+                [b'^'] => 30,
+                [b'_'] => 31,
+                _ => return Err(bad()),
+            };
+            out.push(b);
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok(out)
+}
+
+/// The escape proxy: watches input for the detach sequence. Bytes that might start the
+/// sequence are held back until it is clear they do not.
+#[derive(Debug)]
+pub struct DetachMatcher {
+    keys: Vec<u8>,
+    matched: usize,
+}
+
+impl DetachMatcher {
+    pub fn new(keys: Vec<u8>) -> Self {
+        Self { keys, matched: 0 }
+    }
+
+    /// Returns the bytes to forward, and whether the full sequence was typed (bytes after
+    /// it are dropped).
+    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len());
+        if self.keys.is_empty() {
+            out.extend_from_slice(input);
+            return (out, false);
+        }
+        for &b in input {
+            if b == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    self.matched = 0;
+                    return (out, true);
+                }
+                continue;
+            }
+            // Not the sequence after all: release what was held, then look again at `b`.
+            out.extend_from_slice(&self.keys[..self.matched]);
+            self.matched = 0;
+            if b == self.keys[0] {
+                self.matched = 1;
+                if self.keys.len() == 1 {
+                    self.matched = 0;
+                    return (out, true);
+                }
+            } else {
+                out.push(b);
+            }
+        }
+        (out, false)
+    }
+}
+
+/// Reads our stdin on a plain thread (a blocking read must not hold up the runtime, nor
+/// its shutdown) and hands the chunks over a channel; the channel closes at EOF.
+pub fn stdin_chunks() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demuxes_frames_across_reads() {
+        let mut all = frame(1, b"hello ");
+        all.extend(frame(2, b"oops\n"));
+        all.extend(frame(1, b""));
+        all.extend(frame(1, b"world\n"));
+        // Feed one byte at a time: frames come out whole, in order.
+        let mut d = Demuxer::new();
+        let mut got = Vec::new();
+        for b in &all {
+            got.extend(d.feed(std::slice::from_ref(b)).unwrap());
+        }
+        assert_eq!(
+            got,
+            vec![
+                (Stream::Stdout, b"hello ".to_vec()),
+                (Stream::Stderr, b"oops\n".to_vec()),
+                (Stream::Stdout, vec![]),
+                (Stream::Stdout, b"world\n".to_vec()),
+            ]
+        );
+        assert_eq!(d.pending(), 0);
+        assert!(Demuxer::new().feed(&[9, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        let mut d = Demuxer::new();
+        assert!(d.feed(&frame(1, b"abc")[..9]).unwrap().is_empty());
+        assert_eq!(d.pending(), 9);
+    }
+
+    #[tokio::test]
+    async fn copies_demuxed_or_raw() {
+        let mut src = frame(1, b"out1\n");
+        src.extend(frame(2, b"err1\n"));
+        src.extend(frame(1, b"out2\n"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        copy_output(&src[..], false, &mut out, &mut err)
+            .await
+            .unwrap();
+        assert_eq!(out, b"out1\nout2\n");
+        assert_eq!(err, b"err1\n");
+
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        copy_output(&src[..], true, &mut out, &mut err)
+            .await
+            .unwrap();
+        assert_eq!(out, src, "a TTY stream is copied untouched");
+        assert!(err.is_empty());
+
+        let bad = frame(3, b"boom");
+        let e = copy_output(&bad[..], false, &mut Vec::new(), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "error from daemon in stream: boom");
+    }
+
+    #[test]
+    fn detach_keys_parse_like_docker() {
+        assert_eq!(
+            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
+            DEFAULT_DETACH_KEYS
+        );
+        assert_eq!(
+            parse_detach_keys("a,ctrl-@,ctrl-[,ctrl-_").unwrap(),
+            [b'a', 0, 27, 31]
+        );
+        assert_eq!(parse_detach_keys("CTRL-A").unwrap(), [1]);
+        assert!(parse_detach_keys("ctrl-1").is_err());
+        assert!(parse_detach_keys("abc").is_err());
+    }
+
+    #[test]
+    fn escape_proxy_holds_back_partial_sequences() {
+        let mut m = DetachMatcher::new(DEFAULT_DETACH_KEYS.to_vec());
+        assert_eq!(m.feed(b"ls\n"), (b"ls\n".to_vec(), false));
+        // ctrl-p alone is held …
+        assert_eq!(m.feed(&[16]), (vec![], false));
+        // … and released when the next key is not ctrl-q.
+        assert_eq!(m.feed(b"x"), (vec![16, b'x'], false));
+        // ctrl-p ctrl-p ctrl-q: the first is released, the rest detaches.
+        assert_eq!(m.feed(&[16, 16, 17, b'z']), (vec![16], true));
+        // Split over reads.
+        assert_eq!(m.feed(b"a\x10"), (b"a".to_vec(), false));
+        assert_eq!(m.feed(b"\x11"), (vec![], true));
+        let mut one = DetachMatcher::new(vec![b'q']);
+        assert_eq!(one.feed(b"abq"), (b"ab".to_vec(), true));
+    }
+}
