@@ -1,0 +1,1 @@
+//! The embedded DNS server for user-defined networks (Docker's `127.0.0.11`).
