@@ -22,6 +22,15 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// Random bytes for unique names (bridge, firewall table) per test daemon.
+fn rand_bytes() -> [u8; 4] {
+    let mut b = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    b
+}
+
 /// Where `berthd` and `berth` are.
 pub fn bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("BERTH_BIN_DIR") {
@@ -107,6 +116,28 @@ impl DaemonBuilder {
             && !self.config.as_deref().unwrap_or("").contains("data-root")
         {
             cmd.arg("--data-root").arg(&data_root);
+        }
+        // networking: each test daemon gets its own default bridge, subnet, address pool
+        // and firewall table, so parallel daemons never share (or delete) each other's.
+        let net_set = |k: &str| {
+            self.args.iter().any(|a| a == &format!("--{k}"))
+                || self.config.as_deref().unwrap_or("").contains(&format!("\"{k}\""))
+        };
+        let tag = hex::encode(rand_bytes());
+        if !net_set("bridge") {
+            cmd.arg("--bridge").arg(format!("bt{tag}"));
+        }
+        if !net_set("bip") {
+            cmd.arg("--bip").arg(format!("172.18.{}.1/24", u8::from_str_radix(&tag[..2], 16).unwrap()));
+        }
+        if !net_set("default-address-pool") && !net_set("default-address-pools") {
+            cmd.arg("--default-address-pool").arg(format!(
+                "base=172.19.{}.0/24,size=26",
+                u8::from_str_radix(&tag[2..4], 16).unwrap()
+            ));
+        }
+        if !net_set("firewall-table") {
+            cmd.arg("--firewall-table").arg(format!("berth_t{tag}"));
         }
         cmd.arg("--config-file")
             .arg(&config_file)

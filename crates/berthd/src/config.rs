@@ -58,6 +58,9 @@ pub struct Flags {
     /// Preferred Docker Hub mirror, e.g. https://mirror.example (repeatable)
     #[arg(long = "registry-mirror", value_name = "URL")]
     pub registry_mirrors: Vec<String>,
+    // networking: --bridge, --bip, --default-address-pool, --iptables, --ip-forward, --mtu
+    #[command(flatten)]
+    pub net: crate::engine::networks::config::NetFlags,
 }
 
 /// `daemon.json`: dockerd's key names where they exist. Unknown keys are an error, as in
@@ -78,6 +81,14 @@ pub struct FileConfig {
     pub labels: Option<Vec<String>>,
     pub insecure_registries: Option<Vec<String>>,
     pub registry_mirrors: Option<Vec<String>>,
+    // networking (engine/networks/config.rs)
+    pub bridge: Option<String>,
+    pub bip: Option<String>,
+    pub default_address_pools: Option<Vec<crate::engine::networks::config::AddressPool>>,
+    pub iptables: Option<bool>,
+    pub ip_forward: Option<bool>,
+    pub mtu: Option<u32>,
+    pub firewall_table: Option<String>,
 }
 
 /// TLS settings for TCP listeners.
@@ -100,6 +111,8 @@ pub struct Config {
     pub labels: Vec<String>,
     /// Insecure registries, Docker Hub mirrors, certificate directories.
     pub registry: berth_registry::RegistryConfig,
+    /// Default bridge, address pools, firewall.
+    pub net: crate::engine::networks::config::NetConfig,
 }
 
 impl Config {
@@ -174,7 +187,9 @@ impl Config {
             &pick(&flags.insecure_registries, &file.insecure_registries),
             &pick(&flags.registry_mirrors, &file.registry_mirrors),
         )?;
+        let net = crate::engine::networks::config::NetConfig::load(&flags.net, &file)?;
         Ok(Config {
+            net,
             listeners,
             data_root: flags
                 .data_root

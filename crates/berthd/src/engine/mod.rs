@@ -3,6 +3,7 @@
 
 pub mod containers;
 pub mod images;
+pub mod networks;
 pub mod registry;
 mod system;
 pub mod volumes;
@@ -29,6 +30,8 @@ pub struct Engine {
     host: HostInfo,
     id: String,
     shutdown: watch::Receiver<bool>,
+    /// Networking state beyond the DB (firewall backend, proxies, DNS servers).
+    net: networks::NetState,
 }
 
 impl Engine {
@@ -40,7 +43,9 @@ impl Engine {
         let images = images::Images::open(root.path())?;
         images.check(&db)?;
         let registries = berth_registry::Registries::new(config.registry.clone());
+        let net = networks::NetState::new(config.net.clone(), root.path());
         Ok(Arc::new(Self {
+            net,
             config: RwLock::new(config),
             root,
             db,

@@ -21,6 +21,9 @@ pub struct CreateBody {
     pub config: ContainerConfig,
     #[serde(rename = "HostConfig", default)]
     pub host_config: Option<HostConfig>,
+    /// networking hook: `NetworkingConfig.EndpointsConfig`, recorded as endpoints.
+    #[serde(rename = "NetworkingConfig", default)]
+    pub networking_config: Option<serde_json::Value>,
 }
 
 /// Maps the spec builder's errors onto the API's.
@@ -87,6 +90,10 @@ impl Engine {
         })
         .map_err(spec_err)?;
 
+        // networking hook: the networks it joins, checked before anything is recorded.
+        let net_plan =
+            self.plan_container_networks(&host_config, body.networking_config.as_ref())?;
+
         let record = |name: String| -> Result<ContainerRecord, ApiError> {
             Ok(ContainerRecord {
                 id: id.clone(),
@@ -126,6 +133,7 @@ impl Engine {
                 }
             }
         }
+        self.record_container_networks(&id, net_plan)?; // networking hook
         let c = self
             .db()
             .container(&id)

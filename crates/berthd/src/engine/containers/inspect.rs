@@ -66,7 +66,7 @@ impl Engine {
             },
             "Mounts": [],
             "Config": config_json,
-            "NetworkSettings": {"Networks": {}, "Ports": {}},
+            "NetworkSettings": self.network_settings(&c), // networking hook
         }))
     }
 }
