@@ -82,7 +82,11 @@ impl Engine {
             hostname_file: None,
             resolv_conf: None,
             shm_path: None,
-            namespace_paths: NamespacePaths::default(),
+            // networking hook: any path satisfies `container:<id>` in this probe.
+            namespace_paths: NamespacePaths {
+                network: Some("/proc/self/ns/net".into()),
+                ..NamespacePaths::default()
+            },
             extra_mounts: Vec::new(),
             cgroup_path: format!("/berth/{id}"),
             host_facts: &facts,

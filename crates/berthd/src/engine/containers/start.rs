@@ -219,8 +219,8 @@ impl Engine {
                 st.finished_at = now_rfc3339();
             }
         }
-        let _ = self.save_state(&c.id, &st);
         self.release_container_network(&c.id).await; // networking hook
+        let _ = self.save_state(&c.id, &st);
         let _ = unmount_overlay(&self.container_dir(&c.id).join("rootfs"));
         if st.oom_killed {
             self.container_event("oom", &c, &[]);
