@@ -121,14 +121,21 @@ impl DaemonBuilder {
         // and firewall table, so parallel daemons never share (or delete) each other's.
         let net_set = |k: &str| {
             self.args.iter().any(|a| a == &format!("--{k}"))
-                || self.config.as_deref().unwrap_or("").contains(&format!("\"{k}\""))
+                || self
+                    .config
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&format!("\"{k}\""))
         };
         let tag = hex::encode(rand_bytes());
         if !net_set("bridge") {
             cmd.arg("--bridge").arg(format!("bt{tag}"));
         }
         if !net_set("bip") {
-            cmd.arg("--bip").arg(format!("172.18.{}.1/24", u8::from_str_radix(&tag[..2], 16).unwrap()));
+            cmd.arg("--bip").arg(format!(
+                "172.18.{}.1/24",
+                u8::from_str_radix(&tag[..2], 16).unwrap()
+            ));
         }
         if !net_set("default-address-pool") && !net_set("default-address-pools") {
             cmd.arg("--default-address-pool").arg(format!(

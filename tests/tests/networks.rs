@@ -26,7 +26,9 @@ impl Drop for Cleanup<'_> {
         if let Ok(v) = serde_json::from_slice::<Value>(&list.body) {
             for c in v.as_array().into_iter().flatten() {
                 let id = c["Id"].as_str().unwrap_or_default();
-                let _ = self.d.http("DELETE", &format!("/containers/{id}?force=1"), None);
+                let _ = self
+                    .d
+                    .http("DELETE", &format!("/containers/{id}?force=1"), None);
             }
         }
         let _ = self.d.http("POST", "/networks/prune", None);
@@ -88,7 +90,8 @@ fn start(d: &Daemon, id: &str) {
 }
 
 fn inspect(d: &Daemon, id: &str) -> Value {
-    d.http("GET", &format!("/containers/{id}/json"), None).json()
+    d.http("GET", &format!("/containers/{id}/json"), None)
+        .json()
 }
 
 /// Runs `cmd` in a new busybox container (created with `extra` merged into the body) and
@@ -104,7 +107,11 @@ fn run(d: &Daemon, name: &str, cmd: &str, extra: Value) -> (i64, String) {
     start(d, &id);
     let w = d.http("POST", &format!("/containers/{id}/wait"), None);
     let code = w.json()["StatusCode"].as_i64().unwrap_or(-1);
-    let logs = d.http("GET", &format!("/containers/{id}/logs?stdout=1&stderr=1"), None);
+    let logs = d.http(
+        "GET",
+        &format!("/containers/{id}/logs?stdout=1&stderr=1"),
+        None,
+    );
     (code, demux(&logs.body))
 }
 
@@ -121,20 +128,39 @@ fn demux(mut b: &[u8]) -> String {
 #[test]
 fn network_api_through_the_docker_cli() {
     let d = Daemon::start();
-    let _c = Cleanup { d: &d, links: vec![] };
-    let ls = ok(d.docker().args(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]));
+    let _c = Cleanup {
+        d: &d,
+        links: vec![],
+    };
+    let ls = ok(d.docker().args([
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Scope}}",
+    ]));
     for want in ["bridge bridge local", "host host local", "none null local"] {
         assert!(ls.lines().any(|l| l == want), "{ls}");
     }
     let id = ok(d.docker().args([
-        "network", "create", "--subnet", "172.31.250.0/24", "--gateway", "172.31.250.254",
-        "--ip-range", "172.31.250.128/25", "--label", "team=a", "-o",
-        "com.docker.network.driver.mtu=1400", "front",
+        "network",
+        "create",
+        "--subnet",
+        "172.31.250.0/24",
+        "--gateway",
+        "172.31.250.254",
+        "--ip-range",
+        "172.31.250.128/25",
+        "--label",
+        "team=a",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "front",
     ]))
     .trim()
     .to_string();
     assert_eq!(id.len(), 64);
-    let v: Value = serde_json::from_str(&ok(d.docker().args(["network", "inspect", "front"]))).unwrap();
+    let v: Value =
+        serde_json::from_str(&ok(d.docker().args(["network", "inspect", "front"]))).unwrap();
     let n = &v[0];
     assert_eq!(n["Id"], id.as_str());
     assert_eq!(n["Driver"], "bridge");
@@ -148,11 +174,24 @@ fn network_api_through_the_docker_cli() {
     assert!(link_exists(&bridge), "bridge {bridge} made");
 
     let (_, out) = fails(d.docker().args(["network", "create", "front"]));
-    assert!(out.contains("network with name front already exists"), "{out}");
-    let (_, out) = fails(d.docker().args(["network", "create", "--subnet", "172.31.250.0/25", "clash"]));
-    assert!(out.contains("Pool overlaps with other one on this address space"), "{out}");
+    assert!(
+        out.contains("network with name front already exists"),
+        "{out}"
+    );
+    let (_, out) =
+        fails(
+            d.docker()
+                .args(["network", "create", "--subnet", "172.31.250.0/25", "clash"]),
+        );
+    assert!(
+        out.contains("Pool overlaps with other one on this address space"),
+        "{out}"
+    );
     let (_, out) = fails(d.docker().args(["network", "rm", "bridge"]));
-    assert!(out.contains("bridge is a pre-defined network and cannot be removed"), "{out}");
+    assert!(
+        out.contains("bridge is a pre-defined network and cannot be removed"),
+        "{out}"
+    );
     let r = d.http("DELETE", "/networks/none", None);
     assert_eq!(r.status, 403);
     let r = d.http("GET", "/networks/nope", None);
@@ -161,9 +200,18 @@ fn network_api_through_the_docker_cli() {
     // By ID prefix, and list filters.
     let r = d.http("GET", &format!("/networks/{}", &id[..10]), None);
     assert_eq!(r.json()["Name"], "front");
-    let ls = ok(d.docker().args(["network", "ls", "--filter", "label=team=a", "-q"]));
+    let ls = ok(d
+        .docker()
+        .args(["network", "ls", "--filter", "label=team=a", "-q"]));
     assert_eq!(ls.trim(), &id[..12]);
-    let ls = ok(d.docker().args(["network", "ls", "--filter", "type=custom", "--format", "{{.Name}}"]));
+    let ls = ok(d.docker().args([
+        "network",
+        "ls",
+        "--filter",
+        "type=custom",
+        "--format",
+        "{{.Name}}",
+    ]));
     assert_eq!(ls.trim(), "front");
 
     ok(d.docker().args(["network", "create", "spare"]));
@@ -177,22 +225,32 @@ fn network_api_through_the_docker_cli() {
 #[test]
 fn default_bridge_user_networks_dns_and_isolation() {
     let d = setup();
-    let _c = Cleanup { d: &d, links: vec![] };
+    let _c = Cleanup {
+        d: &d,
+        links: vec![],
+    };
     let default_bridge = daemon_arg(&d, "--bridge");
     let table = daemon_arg(&d, "--firewall-table");
     assert!(link_exists(&default_bridge));
     assert!(nft_table_exists(&table), "berth's table {table}");
 
     // Default bridge: eth0 with an address, a default route, the bridge's gateway.
-    let (code, out) = run(&d, "plain", "ip -4 addr show eth0; ip route; cat /etc/resolv.conf /etc/hosts", json!({}));
+    let (code, out) = run(
+        &d,
+        "plain",
+        "ip -4 addr show eth0; ip route; cat /etc/resolv.conf /etc/hosts",
+        json!({}),
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("inet 172.18."), "{out}");
     assert!(out.contains("default via 172.18."), "{out}");
 
     // A user network: containers reach each other by name, alias and short ID via
     // 127.0.0.11.
-    ok(d.docker().args(["network", "create", "--subnet", "172.31.251.0/24", "app"]));
-    ok(d.docker().args(["network", "create", "--subnet", "172.31.252.0/24", "other"]));
+    ok(d.docker()
+        .args(["network", "create", "--subnet", "172.31.251.0/24", "app"]));
+    ok(d.docker()
+        .args(["network", "create", "--subnet", "172.31.252.0/24", "other"]));
     let web = create(
         &d,
         "web",
@@ -209,10 +267,19 @@ fn default_bridge_user_networks_dns_and_isolation() {
     assert_eq!(ep["IPAddress"], "172.31.251.10", "{i:#}");
     assert_eq!(ep["Gateway"], "172.31.251.1");
     assert_eq!(ep["MacAddress"], "02:42:ac:1f:fb:0a");
-    assert_eq!(i["NetworkSettings"]["IPAddress"], "", "top level is the default bridge's");
+    assert_eq!(
+        i["NetworkSettings"]["IPAddress"], "",
+        "top level is the default bridge's"
+    );
     let aliases: Vec<String> = serde_json::from_value(ep["Aliases"].clone()).unwrap();
     assert!(aliases.contains(&web[..12].to_string()) && aliases.contains(&"frontend".to_string()));
-    let net = ok(d.docker().args(["network", "inspect", "app", "--format", "{{json .Containers}}"]));
+    let net = ok(d.docker().args([
+        "network",
+        "inspect",
+        "app",
+        "--format",
+        "{{json .Containers}}",
+    ]));
     assert!(net.contains("172.31.251.10/24"), "{net}");
 
     let (code, out) = run(
@@ -237,18 +304,41 @@ fn default_bridge_user_networks_dns_and_isolation() {
         json!({"HostConfig": {"NetworkMode": "other"}}),
     );
     assert_eq!(code, 0, "{out}");
-    assert!(!out.contains("resolved") && out.contains("unreachable"), "{out}");
+    assert!(
+        !out.contains("resolved") && out.contains("unreachable"),
+        "{out}"
+    );
     // Neither can the default bridge.
-    let (_, out) = run(&d, "outsider2", "timeout 3 wget -q -O - http://172.31.251.10/ || echo unreachable", json!({}));
+    let (_, out) = run(
+        &d,
+        "outsider2",
+        "timeout 3 wget -q -O - http://172.31.251.10/ || echo unreachable",
+        json!({}),
+    );
     assert!(out.contains("unreachable"), "{out}");
 
     // `network connect` gives the running web an interface on `other`.
     let (_, out) = fails(d.docker().args(["network", "rm", "app"]));
     assert!(out.contains("has active endpoints"), "{out}");
-    ok(d.docker().args(["network", "connect", "--ip", "172.31.252.50", "other", "web"]));
+    ok(d.docker().args([
+        "network",
+        "connect",
+        "--ip",
+        "172.31.252.50",
+        "other",
+        "web",
+    ]));
     let i = inspect(&d, &web);
-    assert_eq!(i["NetworkSettings"]["Networks"]["other"]["IPAddress"], "172.31.252.50");
-    let (code, out) = run(&d, "outsider3", "timeout 3 wget -q -O - http://web/", json!({"HostConfig": {"NetworkMode": "other"}}));
+    assert_eq!(
+        i["NetworkSettings"]["Networks"]["other"]["IPAddress"],
+        "172.31.252.50"
+    );
+    let (code, out) = run(
+        &d,
+        "outsider3",
+        "timeout 3 wget -q -O - http://web/",
+        json!({"HostConfig": {"NetworkMode": "other"}}),
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("hello-from-web"));
     ok(d.docker().args(["network", "disconnect", "other", "web"]));
@@ -259,13 +349,24 @@ fn default_bridge_user_networks_dns_and_isolation() {
     ok(d.docker().args(["stop", "-t", "1", "web"]));
     let i = inspect(&d, &web);
     assert_eq!(i["NetworkSettings"]["Networks"]["app"]["IPAddress"], "");
-    let app_id = ok(d.docker().args(["network", "inspect", "app", "--format", "{{.Id}}"]));
+    let app_id = ok(d
+        .docker()
+        .args(["network", "inspect", "app", "--format", "{{.Id}}"]));
     let app_bridge = format!("br-{}", &app_id.trim()[..12]);
     let ports = std::fs::read_dir(format!("/sys/class/net/{app_bridge}/brif"))
         .map(|r| r.count())
         .unwrap_or(0);
     assert_eq!(ports, 0, "no veth left on {app_bridge}");
-    ok(d.docker().args(["rm", "-f", "web", "client", "outsider", "outsider2", "outsider3", "plain"]));
+    ok(d.docker().args([
+        "rm",
+        "-f",
+        "web",
+        "client",
+        "outsider",
+        "outsider2",
+        "outsider3",
+        "plain",
+    ]));
     ok(d.docker().args(["network", "rm", "app", "other"]));
     assert!(!link_exists(&app_bridge));
 }
@@ -273,27 +374,58 @@ fn default_bridge_user_networks_dns_and_isolation() {
 #[test]
 fn none_host_and_container_modes() {
     let d = setup();
-    let _c = Cleanup { d: &d, links: vec![] };
-    let (code, out) = run(&d, "nn", "ls /sys/class/net; ip -4 addr", json!({"HostConfig": {"NetworkMode": "none"}}));
+    let _c = Cleanup {
+        d: &d,
+        links: vec![],
+    };
+    let (code, out) = run(
+        &d,
+        "nn",
+        "ls /sys/class/net; ip -4 addr",
+        json!({"HostConfig": {"NetworkMode": "none"}}),
+    );
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.lines().next(), Some("lo"), "{out}");
     assert!(!out.contains("eth0"), "{out}");
     assert!(out.contains("inet 127.0.0.1/8"), "lo is up: {out}");
     let v = inspect(&d, "nn");
-    assert!(v["NetworkSettings"]["Networks"]["none"].is_object(), "{v:#}");
+    assert!(
+        v["NetworkSettings"]["Networks"]["none"].is_object(),
+        "{v:#}"
+    );
 
     let bridge = daemon_arg(&d, "--bridge");
-    let (code, out) = run(&d, "hh", "ip -o link", json!({"HostConfig": {"NetworkMode": "host"}}));
+    let (code, out) = run(
+        &d,
+        "hh",
+        "ip -o link",
+        json!({"HostConfig": {"NetworkMode": "host"}}),
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&bridge), "host's links are visible: {out}");
 
-    let web = create(&d, "srv", json!({"Image": "busybox", "Cmd": ["sleep", "300"]}));
+    let web = create(
+        &d,
+        "srv",
+        json!({"Image": "busybox", "Cmd": ["sleep", "300"]}),
+    );
     start(&d, &web);
-    let ip = inspect(&d, &web)["NetworkSettings"]["IPAddress"].as_str().unwrap().to_string();
+    let ip = inspect(&d, &web)["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(ip.starts_with("172.18."), "{ip}");
-    let (code, out) = run(&d, "side", "ip -4 addr show eth0", json!({"HostConfig": {"NetworkMode": "container:srv"}}));
+    let (code, out) = run(
+        &d,
+        "side",
+        "ip -4 addr show eth0",
+        json!({"HostConfig": {"NetworkMode": "container:srv"}}),
+    );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("inet {ip}/")), "shares srv's namespace: {out}");
+    assert!(
+        out.contains(&format!("inet {ip}/")),
+        "shares srv's namespace: {out}"
+    );
     // Two containers on the default bridge reach each other by address.
     let (code, out) = run(&d, "pinger", &format!("ping -c1 -W2 {ip}"), json!({}));
     assert_eq!(code, 0, "{out}");
@@ -302,7 +434,10 @@ fn none_host_and_container_modes() {
 #[test]
 fn published_ports_reach_the_container_from_the_host() {
     let d = setup();
-    let _c = Cleanup { d: &d, links: vec![] };
+    let _c = Cleanup {
+        d: &d,
+        links: vec![],
+    };
     let hp = free_port();
     let id = create(
         &d,
@@ -322,7 +457,10 @@ fn published_ports_reach_the_container_from_the_host() {
     let mut body = String::new();
     assert!(
         wait_until(Duration::from_secs(10), || {
-            let (code, out, _) = run_with_timeout(Command::new("curl").args(["-s", "-m", "2", &url]), Duration::from_secs(5));
+            let (code, out, _) = run_with_timeout(
+                Command::new("curl").args(["-s", "-m", "2", &url]),
+                Duration::from_secs(5),
+            );
             body = out;
             code == Some(0)
         }),
@@ -334,7 +472,10 @@ fn published_ports_reach_the_container_from_the_host() {
     assert_eq!(ports["80/tcp"][0]["HostIp"], "127.0.0.1", "{ports}");
     assert_eq!(ports["80/tcp"][0]["HostPort"], hp.to_string());
     // -P: 8443 got an ephemeral port, which `docker port` reports.
-    let eph = ports["8443/tcp"][0]["HostPort"].as_str().unwrap().to_string();
+    let eph = ports["8443/tcp"][0]["HostPort"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(eph.parse::<u16>().unwrap() > 0);
     let out = ok(d.docker().args(["port", "pub"]));
     assert!(out.contains(&format!("80/tcp -> 127.0.0.1:{hp}")), "{out}");
@@ -343,8 +484,18 @@ fn published_ports_reach_the_container_from_the_host() {
     assert!(ps.contains(&format!("127.0.0.1:{hp}->80/tcp")), "{ps}");
     // The DNAT rule is in berth's table.
     let table = daemon_arg(&d, "--firewall-table");
-    let rules = String::from_utf8(Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).unwrap();
-    assert!(rules.contains(&format!("tcp dport {hp} dnat to")), "{rules}");
+    let rules = String::from_utf8(
+        Command::new("nft")
+            .args(["list", "table", "ip", &table])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        rules.contains(&format!("tcp dport {hp} dnat to")),
+        "{rules}"
+    );
 
     // The port is taken: a second container asking for it fails clearly.
     let id2 = create(
@@ -354,12 +505,29 @@ fn published_ports_reach_the_container_from_the_host() {
     );
     let r = d.http("POST", &format!("/containers/{id2}/start"), None);
     assert!(r.status >= 400, "{}", r.text());
-    assert!(r.text().contains("port is already allocated"), "{}", r.text());
+    assert!(
+        r.text().contains("port is already allocated"),
+        "{}",
+        r.text()
+    );
 
     ok(d.docker().args(["rm", "-f", "pub"]));
-    let rules = String::from_utf8(Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).unwrap();
-    assert!(!rules.contains(&format!("tcp dport {hp} dnat to")), "{rules}");
-    let (code, _, _) = run_with_timeout(Command::new("curl").args(["-s", "-m", "2", &url]), Duration::from_secs(5));
+    let rules = String::from_utf8(
+        Command::new("nft")
+            .args(["list", "table", "ip", &table])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        !rules.contains(&format!("tcp dport {hp} dnat to")),
+        "{rules}"
+    );
+    let (code, _, _) = run_with_timeout(
+        Command::new("curl").args(["-s", "-m", "2", &url]),
+        Duration::from_secs(5),
+    );
     assert_ne!(code, Some(0), "the proxy is gone with the container");
 }
 
@@ -367,15 +535,39 @@ fn published_ports_reach_the_container_from_the_host() {
 fn macvlan_on_a_dummy_parent() {
     let d = setup();
     let parent = format!("bd{}", &d.pid().to_string());
-    let _c = Cleanup { d: &d, links: vec![parent.clone()] };
+    let _c = Cleanup {
+        d: &d,
+        links: vec![parent.clone()],
+    };
     // A veth end as the parent (the dummy module may be missing); its peer goes with it.
-    ok(Command::new("ip").args(["link", "add", &parent, "type", "veth", "peer", "name", &format!("{parent}p")]));
+    ok(Command::new("ip").args([
+        "link",
+        "add",
+        &parent,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &format!("{parent}p"),
+    ]));
     ok(Command::new("ip").args(["link", "set", &parent, "up"]));
     ok(d.docker().args([
-        "network", "create", "-d", "macvlan", "--subnet", "172.31.253.0/24", "-o",
-        &format!("parent={parent}"), "mv",
+        "network",
+        "create",
+        "-d",
+        "macvlan",
+        "--subnet",
+        "172.31.253.0/24",
+        "-o",
+        &format!("parent={parent}"),
+        "mv",
     ]));
-    let (code, out) = run(&d, "mm1", "ip link show eth0; ip -4 addr show eth0", json!({"HostConfig": {"NetworkMode": "mv"}}));
+    let (code, out) = run(
+        &d,
+        "mm1",
+        "ip link show eth0; ip -4 addr show eth0",
+        json!({"HostConfig": {"NetworkMode": "mv"}}),
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("link/ether 02:42:ac:1f:fd:02"), "{out}");
     assert!(out.contains("inet 172.31.253.2/24"), "{out}");
@@ -389,9 +581,18 @@ fn nothing_is_left_after_shutdown() {
     let bridge = daemon_arg(&d, "--bridge");
     let table = daemon_arg(&d, "--firewall-table");
     {
-        let _c = Cleanup { d: &d, links: vec![] };
-        ok(d.docker().args(["network", "create", "--subnet", "172.31.254.0/24", "left"]));
-        let (code, out) = run(&d, "xx", "true", json!({"HostConfig": {"NetworkMode": "left"}}));
+        let _c = Cleanup {
+            d: &d,
+            links: vec![],
+        };
+        ok(d.docker()
+            .args(["network", "create", "--subnet", "172.31.254.0/24", "left"]));
+        let (code, out) = run(
+            &d,
+            "xx",
+            "true",
+            json!({"HostConfig": {"NetworkMode": "left"}}),
+        );
         assert_eq!(code, 0, "{out}");
     }
     let left = ok(d.docker().args(["network", "ls", "--format", "{{.Name}}"]));

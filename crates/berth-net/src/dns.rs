@@ -45,17 +45,15 @@ impl Drop for DnsHandle {
 /// Starts a server on `127.0.0.11:53` inside the namespace `ns`.
 pub async fn serve(ns: &Path, lookup: Lookup, upstreams: Vec<SocketAddr>) -> Result<DnsHandle> {
     let std_sock = netns::run_in(Some(ns.to_path_buf()), || {
-        let s = std::net::UdpSocket::bind((EMBEDDED_DNS, 53)).map_err(|e| {
-            NetError::Internal(format!("cannot bind the embedded DNS server: {e}"))
-        })?;
+        let s = std::net::UdpSocket::bind((EMBEDDED_DNS, 53))
+            .map_err(|e| NetError::Internal(format!("cannot bind the embedded DNS server: {e}")))?;
         s.set_nonblocking(true)
             .map_err(|e| NetError::Internal(e.to_string()))?;
         Ok(s)
     })
     .await?;
-    let sock = Arc::new(
-        UdpSocket::from_std(std_sock).map_err(|e| NetError::Internal(e.to_string()))?,
-    );
+    let sock =
+        Arc::new(UdpSocket::from_std(std_sock).map_err(|e| NetError::Internal(e.to_string()))?);
     let upstreams = Arc::new(upstreams);
     let task = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
@@ -210,13 +208,18 @@ mod tests {
 
     #[tokio::test]
     async fn known_names_unknown_names_and_aaaa() {
-        let lookup: Lookup = Arc::new(|n: &str| (n == "db").then(|| vec![Ipv4Addr::new(10, 0, 0, 9)]));
+        let lookup: Lookup =
+            Arc::new(|n: &str| (n == "db").then(|| vec![Ipv4Addr::new(10, 0, 0, 9)]));
         let r = answer(&query("db", QTYPE_A), &lookup, &[]).await.unwrap();
         assert_eq!(&r[r.len() - 4..], &[10, 0, 0, 9]);
-        let r = answer(&query("db", QTYPE_AAAA), &lookup, &[]).await.unwrap();
+        let r = answer(&query("db", QTYPE_AAAA), &lookup, &[])
+            .await
+            .unwrap();
         assert_eq!((r[3] & 0x0F, r[7]), (0, 0), "NOERROR, no answers");
         // Unknown, no upstream: SERVFAIL.
-        let r = answer(&query("other.test", QTYPE_A), &lookup, &[]).await.unwrap();
+        let r = answer(&query("other.test", QTYPE_A), &lookup, &[])
+            .await
+            .unwrap();
         assert_eq!(r[3] & 0x0F, 2);
         // Unknown, forwarded to an upstream on loopback that answers.
         let up = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -228,7 +231,9 @@ mod tests {
             let r = reply(&b[..n], &q, &[Ipv4Addr::new(127, 0, 0, 7)], 0);
             up.send_to(&r, from).await.unwrap();
         });
-        let r = answer(&query("other.test", QTYPE_A), &lookup, &[up_addr]).await.unwrap();
+        let r = answer(&query("other.test", QTYPE_A), &lookup, &[up_addr])
+            .await
+            .unwrap();
         assert_eq!(&r[r.len() - 4..], &[127, 0, 0, 7]);
     }
 }

@@ -104,7 +104,11 @@ impl NetConfig {
             !flags.default_address_pools.is_empty(),
             file.default_address_pools.is_some(),
         );
-        both_set("iptables", flags.iptables.is_some(), file.iptables.is_some());
+        both_set(
+            "iptables",
+            flags.iptables.is_some(),
+            file.iptables.is_some(),
+        );
         both_set("mtu", flags.mtu.is_some(), file.mtu.is_some());
         if !both.is_empty() {
             bail!(

@@ -79,11 +79,17 @@ impl Engine {
                 let _ = self.db().delete_endpoint(&c.id, &n.id);
                 return Err(err);
             }
-            if !super::is_predefined(&n.name) && !self.net.live().get(&c.id).is_some_and(|l| l._dns.is_some()) {
+            if !super::is_predefined(&n.name)
+                && self
+                    .net
+                    .live()
+                    .get(&c.id)
+                    .is_none_or(|l| l.dns_server.is_none())
+            {
                 let hc: berth_runtime::HostConfig =
                     serde_json::from_str(&c.host_config).unwrap_or_default();
                 if let Ok(d) = self.start_dns(&c.id, &ns, &hc).await {
-                    self.net.live().entry(c.id.clone()).or_default()._dns = Some(d);
+                    self.net.live().entry(c.id.clone()).or_default().dns_server = Some(d);
                 }
             }
             self.sync_firewall().await?;

@@ -49,11 +49,23 @@ pub struct EndpointConfig {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointIpam {
-    #[serde(rename = "IPv4Address", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv4Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub ipv4: String,
-    #[serde(rename = "IPv6Address", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "IPv6Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub ipv6: String,
-    #[serde(rename = "LinkLocalIPs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkLocalIPs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub link_local: Option<Vec<String>>,
 }
 
@@ -100,7 +112,12 @@ pub(super) fn check_endpoint_config(n: &NetworkRecord, e: &EndpointConfig) -> Re
             "network-scoped alias is supported only for containers in user defined networks",
         ));
     }
-    if let Some(ip) = e.ipam_config.as_ref().map(|i| &i.ipv4).filter(|i| !i.is_empty()) {
+    if let Some(ip) = e
+        .ipam_config
+        .as_ref()
+        .map(|i| &i.ipv4)
+        .filter(|i| !i.is_empty())
+    {
         let ip: Ipv4Addr = ip
             .parse()
             .map_err(|_| ApiError::invalid(format!("invalid IPv4 address: {ip}")))?;
@@ -144,14 +161,16 @@ impl Engine {
             .map_err(|e| ApiError::invalid(format!("invalid NetworkingConfig: {e}")))?
             .unwrap_or_default();
         let requested = nc.endpoints.unwrap_or_default();
-        let primary = self
-            .resolve_network(&mode)
-            .map_err(not_found_is_invalid)?;
+        let primary = self.resolve_network(&mode).map_err(not_found_is_invalid)?;
         let mut plan = Vec::new();
         let mut extra = Vec::new();
         let mut primary_cfg = EndpointConfig::default();
         for (k, v) in requested {
-            let k = if k == "default" { "bridge".to_string() } else { k };
+            let k = if k == "default" {
+                "bridge".to_string()
+            } else {
+                k
+            };
             let n = self.resolve_network(&k).map_err(not_found_is_invalid)?;
             if n.id == primary.id {
                 primary_cfg = v.unwrap_or_default();
@@ -341,7 +360,7 @@ impl Engine {
                             self.endpoint_id_of(&c.id, &n.id)
                         ))
                     })?;
-                    live._proxies.push(handle);
+                    live.proxies.push(handle);
                     published.push(Published {
                         network_id: n.id.clone(),
                         key: req.container.to_string(),
@@ -354,7 +373,7 @@ impl Engine {
             }
         }
         if user_network {
-            live._dns = Some(self.start_dns(&c.id, &ns, hc).await?);
+            live.dns_server = Some(self.start_dns(&c.id, &ns, hc).await?);
         }
         self.db()
             .put_sandbox(&SandboxRecord {
@@ -402,9 +421,8 @@ impl Engine {
         index: usize,
         default_route: bool,
     ) -> Result<Ipv4Addr, ApiError> {
-        let pool = pool_of(n).ok_or_else(|| {
-            ApiError::internal(format!("network {} has no IPv4 subnet", n.name))
-        })?;
+        let pool = pool_of(n)
+            .ok_or_else(|| ApiError::internal(format!("network {} has no IPv4 subnet", n.name)))?;
         let cfg: EndpointConfig = serde_json::from_str(&e.config).unwrap_or_default();
         let used: BTreeSet<Ipv4Addr> = self
             .db()
@@ -444,11 +462,9 @@ impl Engine {
             gateway: (default_route && !n.internal).then_some(pool.gateway),
         };
         match n.driver.as_str() {
-            "bridge" => {
-                berth_net::link::attach_veth(ns, &self.bridge_name(n), &e.host_if, &spec)
-                    .await
-                    .map_err(net_err)?
-            }
+            "bridge" => berth_net::link::attach_veth(ns, &self.bridge_name(n), &e.host_if, &spec)
+                .await
+                .map_err(net_err)?,
             "macvlan" => {
                 let parent = n.options.get("parent").cloned().unwrap_or_default();
                 berth_net::link::attach_macvlan(ns, &parent, &spec)
@@ -542,7 +558,11 @@ impl Engine {
                 continue;
             }
             keep_ns.insert(PathBuf::from(&sb.netns));
-            for e in self.db().container_endpoints(&sb.container_id).unwrap_or_default() {
+            for e in self
+                .db()
+                .container_endpoints(&sb.container_id)
+                .unwrap_or_default()
+            {
                 keep_veths.insert(e.host_if);
             }
             let mut live = Live::default();
@@ -562,7 +582,7 @@ impl Engine {
                 )
                 .await
                 {
-                    Ok((_, h)) => live._proxies.push(h),
+                    Ok((_, h)) => live.proxies.push(h),
                     Err(e) => tracing::warn!(container = %sb.container_id, "{e}"),
                 }
             }
@@ -585,7 +605,7 @@ impl Engine {
                     .start_dns(&sb.container_id, Path::new(&sb.netns), &hc)
                     .await
                 {
-                    Ok(d) => live._dns = Some(d),
+                    Ok(d) => live.dns_server = Some(d),
                     Err(e) => tracing::warn!(container = %sb.container_id, "{}", e.message),
                 }
             }
@@ -725,7 +745,8 @@ mod tests {
 
     #[test]
     fn resolv_conf_rules() {
-        let host = "nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch example.test\noptions edns0\n";
+        let host =
+            "nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch example.test\noptions edns0\n";
         let hc = HostConfig::default();
         assert_eq!(
             resolv_conf(host, &hc, false, true),
@@ -767,7 +788,10 @@ mod tests {
         assert!(r[2].host_ports.is_any());
         hc.publish_all_ports = false;
         assert_eq!(port_requests(&cfg, &hc).unwrap().len(), 2);
-        assert_eq!(parse_mac("02:42:ac:11:00:02"), Some([2, 0x42, 0xac, 0x11, 0, 2]));
+        assert_eq!(
+            parse_mac("02:42:ac:11:00:02"),
+            Some([2, 0x42, 0xac, 0x11, 0, 2])
+        );
         assert_eq!(parse_mac("nope"), None);
     }
 }

@@ -51,7 +51,10 @@ impl Engine {
             (OPT_DEFAULT, "true".to_string()),
             (OPT_ICC, "true".into()),
             (OPT_MASQ, "true".into()),
-            ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0".into()),
+            (
+                "com.docker.network.bridge.host_binding_ipv4",
+                "0.0.0.0".into(),
+            ),
             (OPT_BRIDGE_NAME, cfg.bridge.clone()),
             (OPT_MTU, cfg.mtu.unwrap_or(1500).to_string()),
         ]
@@ -150,7 +153,12 @@ impl Engine {
             ));
         }
         let _g = self.net.lock.lock().await;
-        if self.db().network_by_name(&name).map_err(store_err)?.is_some() {
+        if self
+            .db()
+            .network_by_name(&name)
+            .map_err(store_err)?
+            .is_some()
+        {
             return Err(ApiError::conflict(format!(
                 "network with name {name} already exists"
             )));
@@ -177,9 +185,12 @@ impl Engine {
                     "invalid bridge name {bridge:?}: 1 to 15 characters"
                 )));
             }
-            let taken = self.db().networks().map_err(store_err)?.into_iter().any(|n| {
-                n.driver == "bridge" && self.bridge_name(&n) == bridge
-            });
+            let taken = self
+                .db()
+                .networks()
+                .map_err(store_err)?
+                .into_iter()
+                .any(|n| n.driver == "bridge" && self.bridge_name(&n) == bridge);
             if taken {
                 return Err(ApiError::conflict(format!(
                     "bridge name {bridge} is already used by another network"
@@ -249,9 +260,10 @@ impl Engine {
         }
         let gateway = match c.gateway.as_str() {
             "" => None,
-            g => Some(g.parse().map_err(|_| {
-                ApiError::invalid(format!("invalid gateway address {g}"))
-            })?),
+            g => Some(
+                g.parse()
+                    .map_err(|_| ApiError::invalid(format!("invalid gateway address {g}")))?,
+            ),
         };
         let range = match c.ip_range.as_str() {
             "" => None,
@@ -262,7 +274,9 @@ impl Engine {
         };
         let pool = Pool::new(subnet, gateway, range).map_err(net_err)?;
         if driver == "bridge" && existing.iter().any(|e| e.overlaps(&pool.subnet)) {
-            return Err(forbidden("Pool overlaps with other one on this address space"));
+            return Err(forbidden(
+                "Pool overlaps with other one on this address space",
+            ));
         }
         if c.gateway.is_empty() {
             c.gateway = pool.gateway.to_string();

@@ -46,7 +46,9 @@ impl Engine {
     pub(super) fn refresh_dns(&self) {
         let mut entries = Vec::new();
         for e in self.db().endpoints().unwrap_or_default() {
-            let Ok(ip) = e.ip.parse::<Ipv4Addr>() else { continue };
+            let Ok(ip) = e.ip.parse::<Ipv4Addr>() else {
+                continue;
+            };
             let Some(n) = self.db().network(&e.network_id).ok().flatten() else {
                 continue;
             };
@@ -122,8 +124,14 @@ mod tests {
             entry("n1", "b", &["db", "cache"], [10, 0, 0, 3]),
             entry("n2", "c", &["other"], [10, 1, 0, 2]),
         ]));
-        assert_eq!(lookup_in(&table, "a", "cache"), Some(vec![[10, 0, 0, 3].into()]));
-        assert_eq!(lookup_in(&table, "a", "aaaaaaaaaaaa"), Some(vec![[10, 0, 0, 2].into()]));
+        assert_eq!(
+            lookup_in(&table, "a", "cache"),
+            Some(vec![[10, 0, 0, 3].into()])
+        );
+        assert_eq!(
+            lookup_in(&table, "a", "aaaaaaaaaaaa"),
+            Some(vec![[10, 0, 0, 2].into()])
+        );
         assert_eq!(lookup_in(&table, "a", "other"), None, "another network");
         assert_eq!(lookup_in(&table, "c", "web"), None);
     }

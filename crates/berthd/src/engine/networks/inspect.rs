@@ -89,9 +89,7 @@ impl Engine {
         }
         for t in filters.get("type").into_iter().flatten() {
             if t != "custom" && t != "builtin" {
-                return Err(ApiError::invalid(format!(
-                    "invalid filter: 'type'='{t}'"
-                )));
+                return Err(ApiError::invalid(format!("invalid filter: 'type'='{t}'")));
             }
         }
         let nets = self.db().networks().map_err(store_err)?;
@@ -99,7 +97,7 @@ impl Engine {
         for n in nets {
             let predefined = super::is_predefined(&n.name);
             let pass = filters.iter().all(|(k, values)| match k.as_str() {
-                "driver" => values.iter().any(|v| *v == n.driver),
+                "driver" => values.contains(&n.driver),
                 "id" => values.iter().any(|v| n.id.starts_with(v.as_str())),
                 "name" => values.iter().any(|v| n.name.contains(v.as_str())),
                 "scope" => values.iter().any(|v| v == "local"),

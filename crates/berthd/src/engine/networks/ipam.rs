@@ -47,11 +47,6 @@ pub fn pool_of(n: &NetworkRecord) -> Option<Pool> {
     let ipam: Ipam = serde_json::from_str(&n.ipam).ok()?;
     ipam.config.iter().find_map(|c| {
         let subnet = c.subnet.parse().ok()?;
-        Pool::new(
-            subnet,
-            c.gateway.parse().ok(),
-            c.ip_range.parse().ok(),
-        )
-        .ok()
+        Pool::new(subnet, c.gateway.parse().ok(), c.ip_range.parse().ok()).ok()
     })
 }

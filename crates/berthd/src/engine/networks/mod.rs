@@ -57,8 +57,10 @@ pub struct NetState {
 /// What serves a running container from inside berthd.
 #[derive(Default)]
 struct Live {
-    _proxies: Vec<ProxyHandle>,
-    _dns: Option<berth_net::dns::DnsHandle>,
+    /// Held for their `Drop`, which closes the ports.
+    #[allow(dead_code)]
+    proxies: Vec<ProxyHandle>,
+    dns_server: Option<berth_net::dns::DnsHandle>,
 }
 
 impl NetState {
@@ -84,9 +86,7 @@ pub(crate) fn net_err(e: berth_net::NetError) -> ApiError {
     use berth_net::NetError::*;
     match e {
         Invalid(m) => ApiError::invalid(m),
-        InUse(m) | Exhausted(m) => {
-            ApiError::new(berth_api::ErrorKind::Forbidden, m)
-        }
+        InUse(m) | Exhausted(m) => ApiError::new(berth_api::ErrorKind::Forbidden, m),
         NotFound(m) => ApiError::not_found(m),
         other => ApiError::internal(other.to_string()),
     }
@@ -122,7 +122,11 @@ impl Engine {
         n.options
             .get(OPT_MTU)
             .and_then(|m| m.parse().ok())
-            .or(if n.name == "bridge" { self.net.cfg.mtu } else { None })
+            .or(if n.name == "bridge" {
+                self.net.cfg.mtu
+            } else {
+                None
+            })
     }
 
     /// Finds a network by full ID, exact name, or unique ID prefix (Docker's order).
@@ -170,7 +174,9 @@ impl Engine {
         let nets = self.db().networks().map_err(store_err)?;
         let mut bridge_of = HashMap::new();
         for n in nets.iter().filter(|n| n.driver == "bridge") {
-            let Some(pool) = ipam::pool_of(n) else { continue };
+            let Some(pool) = ipam::pool_of(n) else {
+                continue;
+            };
             let bridge = self.bridge_name(n);
             bridge_of.insert(n.id.clone(), bridge.clone());
             model.bridges.push(BridgeRules {
@@ -178,7 +184,11 @@ impl Engine {
                 subnet: pool.subnet,
                 internal: n.internal,
                 icc: n.options.get(OPT_ICC).map(|v| v != "false").unwrap_or(true),
-                masquerade: n.options.get(OPT_MASQ).map(|v| v != "false").unwrap_or(true),
+                masquerade: n
+                    .options
+                    .get(OPT_MASQ)
+                    .map(|v| v != "false")
+                    .unwrap_or(true),
             });
         }
         for sb in self.db().sandboxes().map_err(store_err)? {

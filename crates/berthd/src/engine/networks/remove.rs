@@ -41,7 +41,10 @@ impl Engine {
 
     /// Removes every user-defined network no running container uses; returns their names.
     pub async fn prune_networks(&self, filters: &ListFilters) -> Result<Vec<String>, ApiError> {
-        if let Some(bad) = filters.keys().find(|k| *k != "until" && *k != "label" && *k != "label!") {
+        if let Some(bad) = filters
+            .keys()
+            .find(|k| *k != "until" && *k != "label" && *k != "label!")
+        {
             return Err(ApiError::invalid(format!("invalid filter '{bad}'")));
         }
         let until = filters
@@ -58,13 +61,21 @@ impl Engine {
             if until.is_some_and(|u| n.created / 1_000_000_000 >= u) {
                 continue;
             }
-            let label_ok = filters.get("label").into_iter().flatten().all(|l| match l.split_once('=') {
-                Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-                None => n.labels.contains_key(l.as_str()),
-            }) && filters.get("label!").into_iter().flatten().all(|l| match l.split_once('=') {
-                Some((k, v)) => n.labels.get(k).is_none_or(|x| x != v),
-                None => !n.labels.contains_key(l.as_str()),
-            });
+            let label_ok =
+                filters
+                    .get("label")
+                    .into_iter()
+                    .flatten()
+                    .all(|l| match l.split_once('=') {
+                        Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
+                        None => n.labels.contains_key(l.as_str()),
+                    })
+                    && filters.get("label!").into_iter().flatten().all(|l| {
+                        match l.split_once('=') {
+                            Some((k, v)) => n.labels.get(k).is_none_or(|x| x != v),
+                            None => !n.labels.contains_key(l.as_str()),
+                        }
+                    });
             if !label_ok {
                 continue;
             }

@@ -69,7 +69,9 @@ impl Engine {
                 *entry = json!([]);
             }
             if let Value::Array(a) = entry {
-                a.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
+                a.push(
+                    json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}),
+                );
             }
         }
         ports
@@ -107,7 +109,9 @@ impl Engine {
     pub fn container_list_network(&self, c: &ContainerRecord) -> (Value, Value) {
         let mut ports = Vec::new();
         for (k, v) in self.ports_map(c) {
-            let Ok(key) = k.parse::<PortKey>() else { continue };
+            let Ok(key) = k.parse::<PortKey>() else {
+                continue;
+            };
             match v {
                 Value::Array(list) => {
                     for b in list {
