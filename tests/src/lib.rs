@@ -22,13 +22,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// Random bytes for unique names (bridge, firewall table) per test daemon.
-fn rand_bytes() -> [u8; 4] {
-    let mut b = [0u8; 4];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut b);
-    }
-    b
+/// FNV-1a: a short stable tag for per-daemon names (bridge, firewall table).
+fn fnv32(data: &[u8]) -> u32 {
+    data.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ *b as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Where `berthd` and `berth` are.
@@ -127,7 +125,15 @@ impl DaemonBuilder {
                     .unwrap_or("")
                     .contains(&format!("\"{k}\""))
         };
-        let tag = hex::encode(rand_bytes());
+        // Derived from the data root, so a daemon restarted on the same root (after a
+        // SIGKILL, say) finds and cleans up its predecessor's bridge and table.
+        let root_arg = self
+            .args
+            .iter()
+            .position(|a| a == "--data-root")
+            .and_then(|i| self.args.get(i + 1).cloned())
+            .unwrap_or_else(|| data_root.display().to_string());
+        let tag = hex::encode(fnv32(root_arg.as_bytes()).to_be_bytes());
         if !net_set("bridge") {
             cmd.arg("--bridge").arg(format!("bt{tag}"));
         }
