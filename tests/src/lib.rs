@@ -22,6 +22,13 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// FNV-1a: a short stable tag for per-daemon names (bridge, firewall table).
+fn fnv32(data: &[u8]) -> u32 {
+    data.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ *b as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
 /// Where `berthd` and `berth` are.
 pub fn bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("BERTH_BIN_DIR") {
@@ -107,6 +114,43 @@ impl DaemonBuilder {
             && !self.config.as_deref().unwrap_or("").contains("data-root")
         {
             cmd.arg("--data-root").arg(&data_root);
+        }
+        // networking: each test daemon gets its own default bridge, subnet, address pool
+        // and firewall table, so parallel daemons never share (or delete) each other's.
+        let net_set = |k: &str| {
+            self.args.iter().any(|a| a == &format!("--{k}"))
+                || self
+                    .config
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&format!("\"{k}\""))
+        };
+        // Derived from the data root, so a daemon restarted on the same root (after a
+        // SIGKILL, say) finds and cleans up its predecessor's bridge and table.
+        let root_arg = self
+            .args
+            .iter()
+            .position(|a| a == "--data-root")
+            .and_then(|i| self.args.get(i + 1).cloned())
+            .unwrap_or_else(|| data_root.display().to_string());
+        let tag = hex::encode(fnv32(root_arg.as_bytes()).to_be_bytes());
+        if !net_set("bridge") {
+            cmd.arg("--bridge").arg(format!("bt{tag}"));
+        }
+        if !net_set("bip") {
+            cmd.arg("--bip").arg(format!(
+                "172.18.{}.1/24",
+                u8::from_str_radix(&tag[..2], 16).unwrap()
+            ));
+        }
+        if !net_set("default-address-pool") && !net_set("default-address-pools") {
+            cmd.arg("--default-address-pool").arg(format!(
+                "base=172.19.{}.0/24,size=26",
+                u8::from_str_radix(&tag[2..4], 16).unwrap()
+            ));
+        }
+        if !net_set("firewall-table") {
+            cmd.arg("--firewall-table").arg(format!("berth_t{tag}"));
         }
         cmd.arg("--config-file")
             .arg(&config_file)

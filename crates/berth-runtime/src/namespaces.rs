@@ -159,7 +159,9 @@ fn join(
 ) -> Result<Option<Option<PathBuf>>, SpecError> {
     Ok(match mode {
         NsMode::Host => None,
-        NsMode::Private => Some(None),
+        // A private namespace may be one the caller prepared (berthd pins a network
+        // namespace with the container's interfaces before start).
+        NsMode::Private => Some(path.clone()),
         NsMode::Container(id) => Some(Some(path.clone().ok_or_else(|| {
             SpecError::Internal(format!("no {kind} namespace path given for container:{id}"))
         })?)),

@@ -69,9 +69,38 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL
      ) STRICT;
      CREATE INDEX containers_image ON containers(image_id);",
-    // 5: reserved — the networking migration is being added on another branch; keep this
-    // slot (a no-op here) so the numbers line up when both are merged.
-    "",
+    // 5: networks. `endpoints` is a container's membership of a network: its requested
+    // settings always, its address and links while it runs. `sandboxes` holds a running
+    // container's pinned network namespace and published ports, so a restarted berthd can
+    // rebuild its rules and proxies.
+    "CREATE TABLE networks (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        internal INTEGER NOT NULL,
+        attachable INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        ipam TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE endpoints (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+        config TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        mac TEXT NOT NULL,
+        ifname TEXT NOT NULL,
+        host_if TEXT NOT NULL,
+        PRIMARY KEY (container_id, network_id)
+     ) STRICT;
+     CREATE INDEX endpoints_network ON endpoints(network_id);
+     CREATE TABLE sandboxes (
+        container_id TEXT PRIMARY KEY NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        netns TEXT NOT NULL,
+        ports TEXT NOT NULL
+     ) STRICT;",
     // 6: the mounts of each container as resolved at create (inspect's `Mounts`; the
     // volumes a container uses, so in-use volumes are not removed). `inherited` marks
     // mounts copied from `--volumes-from`.

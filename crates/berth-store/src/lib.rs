@@ -26,6 +26,7 @@ mod content;
 mod db;
 mod images;
 mod layers;
+mod networks;
 pub mod overlay;
 mod root;
 pub mod unpack;
@@ -37,6 +38,7 @@ pub use content::{parse_digest, ContentStore, HashingReader, HashingWriter};
 pub use db::{Db, SCHEMA_VERSION};
 pub use images::{ImageRecord, LayerRecord};
 pub use layers::{LayerStore, TempLayer, UnpackedLayer};
+pub use networks::{EndpointRecord, NetworkRecord, SandboxRecord};
 pub use root::DataRoot;
 pub use volumes::{MountRecord, VolumeRecord};
 

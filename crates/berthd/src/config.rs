@@ -68,6 +68,9 @@ pub struct Flags {
     /// <name>.json), replacing Docker's defaults (repeatable)
     #[arg(long = "plugins-dir", value_name = "DIR")]
     pub plugins_dirs: Vec<PathBuf>,
+    // networking: --bridge, --bip, --default-address-pool, --iptables, --ip-forward, --mtu
+    #[command(flatten)]
+    pub net: crate::engine::networks::config::NetFlags,
 }
 
 /// `daemon.json`: dockerd's key names where they exist. Unknown keys are an error, as in
@@ -89,6 +92,14 @@ pub struct FileConfig {
     pub insecure_registries: Option<Vec<String>>,
     pub registry_mirrors: Option<Vec<String>>,
     pub plugins_dir: Option<Vec<PathBuf>>,
+    // networking (engine/networks/config.rs)
+    pub bridge: Option<String>,
+    pub bip: Option<String>,
+    pub default_address_pools: Option<Vec<crate::engine::networks::config::AddressPool>>,
+    pub iptables: Option<bool>,
+    pub ip_forward: Option<bool>,
+    pub mtu: Option<u32>,
+    pub firewall_table: Option<String>,
 }
 
 /// TLS settings for TCP listeners.
@@ -113,6 +124,8 @@ pub struct Config {
     pub registry: berth_registry::RegistryConfig,
     /// Where volume plugins are found, in order.
     pub plugin_dirs: Vec<PathBuf>,
+    /// Default bridge, address pools, firewall.
+    pub net: crate::engine::networks::config::NetConfig,
 }
 
 impl Config {
@@ -187,7 +200,9 @@ impl Config {
             &pick(&flags.insecure_registries, &file.insecure_registries),
             &pick(&flags.registry_mirrors, &file.registry_mirrors),
         )?;
+        let net = crate::engine::networks::config::NetConfig::load(&flags.net, &file)?;
         Ok(Config {
+            net,
             listeners,
             data_root: flags
                 .data_root

@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod hijack;
 mod images;
+mod networks;
 mod registry;
 mod system;
 mod volumes;
@@ -78,6 +79,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        // networking
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(networks::prune))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .fallback(not_found)
         // dockerd answers a known path with the wrong method as an unknown one.
         .method_not_allowed_fallback(not_found)

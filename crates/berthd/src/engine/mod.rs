@@ -3,6 +3,7 @@
 
 pub mod containers;
 pub mod images;
+pub mod networks;
 pub mod registry;
 mod system;
 pub mod volumes;
@@ -36,6 +37,8 @@ pub struct Engine {
     pub(crate) execs: containers::exec::ExecStore,
     /// Attach clients waiting for a container's next start, by container ID.
     attach_waiters: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// Networking state beyond the DB (firewall backend, proxies, DNS servers).
+    net: networks::NetState,
 }
 
 impl Engine {
@@ -47,7 +50,9 @@ impl Engine {
         let images = images::Images::open(root.path())?;
         images.check(&db)?;
         let registries = berth_registry::Registries::new(config.registry.clone());
+        let net = networks::NetState::new(config.net.clone(), root.path());
         Ok(Arc::new(Self {
+            net,
             config: RwLock::new(config),
             root,
             db,

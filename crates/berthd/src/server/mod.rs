@@ -41,6 +41,7 @@ pub async fn run(flags: Flags) -> Result<()> {
     let log = init_logging(&config.log_level)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let engine = Engine::open(config.clone(), stop_rx.clone())?;
+    engine.init_networks().await?; // networking hook
     engine.restore_containers();
 
     let tls = match &config.tls {
@@ -108,6 +109,7 @@ pub async fn run(flags: Flags) -> Result<()> {
             tracing::warn!("open requests did not finish within {GRACE:?}; closing them");
         }
     }
+    engine.shutdown_networks().await; // networking hook
     tracing::info!("berthd stopped");
     Ok(())
 }

@@ -21,6 +21,9 @@ pub struct CreateBody {
     pub config: ContainerConfig,
     #[serde(rename = "HostConfig", default)]
     pub host_config: Option<HostConfig>,
+    /// networking hook: `NetworkingConfig.EndpointsConfig`, recorded as endpoints.
+    #[serde(rename = "NetworkingConfig", default)]
+    pub networking_config: Option<serde_json::Value>,
 }
 
 /// Maps the spec builder's errors onto the API's.
@@ -79,7 +82,11 @@ impl Engine {
             hostname_file: None,
             resolv_conf: None,
             shm_path: None,
-            namespace_paths: NamespacePaths::default(),
+            // networking hook: any path satisfies `container:<id>` in this probe.
+            namespace_paths: NamespacePaths {
+                network: Some("/proc/self/ns/net".into()),
+                ..NamespacePaths::default()
+            },
             extra_mounts: Vec::new(),
             cgroup_path: format!("/berth/{id}"),
             host_facts: &facts,
@@ -87,6 +94,10 @@ impl Engine {
         })
         .map_err(spec_err)?;
         let mount_plan = self.plan_mounts(&config, &host_config)?; // volumes hook
+
+        // networking hook: the networks it joins, checked before anything is recorded.
+        let net_plan =
+            self.plan_container_networks(&host_config, body.networking_config.as_ref())?;
 
         let record = |name: String| -> Result<ContainerRecord, ApiError> {
             Ok(ContainerRecord {
@@ -128,6 +139,7 @@ impl Engine {
             }
         }
         self.record_mounts(&id, mount_plan)?; // volumes hook
+        self.record_container_networks(&id, net_plan)?; // networking hook
         let c = self
             .db()
             .container(&id)

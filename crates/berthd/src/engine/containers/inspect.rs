@@ -66,7 +66,7 @@ impl Engine {
             },
             "Mounts": self.mount_points(&c.id), // volumes hook
             "Config": config_json,
-            "NetworkSettings": {"Networks": {}, "Ports": {}},
+            "NetworkSettings": self.network_settings(&c), // networking hook
         }))
     }
 }

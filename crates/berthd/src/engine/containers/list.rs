@@ -87,6 +87,7 @@ impl Engine {
             } else {
                 host.network_mode.clone()
             };
+            let (ports, network_settings) = self.container_list_network(c); // networking hook
             let mut item = json!({
                 "Id": c.id,
                 "Names": [format!("/{}", c.name)],
@@ -94,12 +95,12 @@ impl Engine {
                 "ImageID": c.image_id,
                 "Command": command.join(" "),
                 "Created": c.created / 1_000_000_000,
-                "Ports": [],
+                "Ports": ports,
                 "Labels": config.labels,
                 "State": st.status,
                 "Status": st.human(now),
                 "HostConfig": {"NetworkMode": network},
-                "NetworkSettings": {"Networks": {}},
+                "NetworkSettings": network_settings,
                 "Mounts": [],
             });
             if opts.size {

@@ -16,8 +16,6 @@ use super::state::State;
 use crate::engine::images::store_err;
 use crate::engine::Engine;
 
-const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-
 /// Output kept for attach clients that connect just after the start.
 const REPLAY_BUFFER: u64 = 1 << 20;
 
@@ -97,6 +95,7 @@ impl Engine {
             }
             Err(e) => {
                 self.unmount_volumes(&c.id); // volumes hook
+                self.release_container_network(&c.id).await; // networking hook
                 let _ = unmount_overlay(&rootfs);
                 st.error = e.message.clone();
                 st.exit_code = match e.kind.as_str() {
@@ -143,12 +142,14 @@ impl Engine {
                 .map(|_| p)
                 .map_err(|e| fail(format!("cannot write {name}: {e}")))
         };
-        let hosts = write("hosts", HOSTS)?;
+        // networking hook: namespace, interfaces, ports, /etc/hosts and resolv.conf.
+        let net = self
+            .prepare_container_network(c, config, host_config)
+            .await
+            .map_err(|e| fail(e.message))?;
+        let hosts = write("hosts", &net.hosts)?;
         let hostname_file = write("hostname", &format!("{hostname}\n"))?;
-        let resolv = write(
-            "resolv.conf",
-            &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
-        )?;
+        let resolv = write("resolv.conf", &net.resolv_conf)?;
         let parent = host_config.resources.cgroup_parent.trim_end_matches('/');
         let cgroup_path = if parent.is_empty() {
             format!("/berth/{}", c.id)
@@ -165,7 +166,10 @@ impl Engine {
             hostname_file: Some(hostname_file),
             resolv_conf: Some(resolv),
             shm_path: None,
-            namespace_paths: NamespacePaths::default(),
+            namespace_paths: NamespacePaths {
+                network: net.netns.clone(), // networking hook
+                ..NamespacePaths::default()
+            },
             extra_mounts: self
                 .mount_volumes(c, host_config, &dir.join("rootfs")) // volumes hook
                 .map_err(fail)?,
@@ -237,6 +241,7 @@ impl Engine {
                 st.finished_at = now_rfc3339();
             }
         }
+        self.release_container_network(&c.id).await; // networking hook
         let _ = self.save_state(&c.id, &st);
         let _ = unmount_overlay(&self.container_dir(&c.id).join("rootfs"));
         self.unmount_volumes(&c.id); // volumes hook
