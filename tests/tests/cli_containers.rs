@@ -376,11 +376,9 @@ fn run_rm_removes_the_container_and_keeps_the_status() {
     );
 }
 
-/// berthd's wait polls every 20 ms and answers a `removed` (or missed `next-exit`) wait
-/// with the exit code it saw when the wait began, so a container that exits at once
-/// reports 0 here about one run in three.
+/// A container that exits at once must still report its status through `wait
+/// condition=removed` (a polling wait used to miss it about one run in three).
 #[test]
-#[ignore = "needs a berthd fix: POST /containers/{id}/wait misses exits shorter than its 20ms poll"]
 fn run_rm_quick_exit_keeps_the_status() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
@@ -407,7 +405,6 @@ fn run_pulls_a_missing_image_then_fails_cleanly() {
 
 /// `echo … | berth run -i busybox cat`: stdin reaches the container through attach.
 #[test]
-#[ignore = "needs daemon attach/exec (in progress)"]
 fn run_interactive_pipes_stdin() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
@@ -434,7 +431,6 @@ fn run_interactive_pipes_stdin() {
 }
 
 #[test]
-#[ignore = "needs daemon attach/exec (in progress)"]
 fn exec_runs_commands_and_passes_their_status() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
@@ -468,7 +464,6 @@ fn exec_runs_commands_and_passes_their_status() {
 }
 
 #[test]
-#[ignore = "needs daemon attach/exec (in progress)"]
 fn start_attach_returns_the_status() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
@@ -486,7 +481,6 @@ fn start_attach_returns_the_status() {
 }
 
 #[test]
-#[ignore = "needs daemon attach/exec (in progress)"]
 fn attach_to_a_running_container() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
@@ -548,7 +542,6 @@ fn stats_no_stream_prints_one_table() {
 }
 
 #[test]
-#[ignore = "needs daemon archive/changes/export/commit (in progress)"]
 fn cp_both_ways_diff_export_commit() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
