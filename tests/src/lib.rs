@@ -526,3 +526,49 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// Mount points under `dir` (from `/proc/self/mountinfo`).
+pub fn mounts_under(dir: &Path) -> usize {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let dir = dir.to_str().unwrap_or("/nonexistent");
+    info.lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(dir)))
+        .count()
+}
+
+/// Removes every container of the daemon with its anonymous volumes (and so their mounts,
+/// shims and cgroups) when dropped, even when the test failed; then the empty `berth`
+/// cgroup parents. When the test passed, also checks that nothing stays mounted under
+/// the daemon's temp dir.
+pub struct ContainerCleanup<'a>(pub &'a Daemon);
+
+impl Drop for ContainerCleanup<'_> {
+    fn drop(&mut self) {
+        let list = self.0.http("GET", "/containers/json?all=1", None);
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&list.body) {
+            for c in v.as_array().into_iter().flatten() {
+                let id = c["Id"].as_str().unwrap_or_default();
+                let _ = self
+                    .0
+                    .http("DELETE", &format!("/containers/{id}?force=1&v=1"), None);
+            }
+        }
+        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+            for ctrl in rd.flatten() {
+                let _ = std::fs::remove_dir(ctrl.path().join("berth"));
+            }
+        }
+        if !std::thread::panicking() {
+            assert_eq!(mounts_under(self.0.dir()), 0, "mounts left behind");
+        }
+    }
+}
+
+/// A daemon with `busybox:latest` imported from Debian's busybox-static.
+pub fn daemon_with_busybox() -> Daemon {
+    let d = Daemon::start();
+    let rootfs = images::busybox_rootfs(d.dir());
+    ok(d.berth()
+        .args(["import", rootfs.to_str().unwrap(), "busybox:latest"]));
+    d
+}

@@ -2,49 +2,15 @@
 //! ways (running and stopped containers, symlink breakout attempts), `docker diff`,
 //! `docker export`, `docker commit` and running the committed image.
 
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
 use berth_tests::images::busybox_rootfs;
 use berth_tests::*;
 
-/// Removes every container of the daemon (and so their mounts, shims and cgroups), even
-/// when the test failed; then the empty `berth` cgroup parents. Checks last that nothing
-/// under the daemon's directory is still mounted.
-struct Cleanup<'a>(&'a Daemon);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let list = self.0.http("GET", "/containers/json?all=1", None);
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&list.body) {
-            for c in v.as_array().into_iter().flatten() {
-                let id = c["Id"].as_str().unwrap_or_default();
-                let _ = self
-                    .0
-                    .http("DELETE", &format!("/containers/{id}?force=1"), None);
-            }
-        }
-        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-            for ctrl in rd.flatten() {
-                let _ = std::fs::remove_dir(ctrl.path().join("berth"));
-            }
-        }
-        if !std::thread::panicking() {
-            assert_eq!(mounts_under(self.0.dir()), 0, "mounts left behind");
-        }
-    }
-}
+use berth_tests::ContainerCleanup as Cleanup;
 
 /// Mounts whose mount point is under `dir`.
-fn mounts_under(dir: &Path) -> usize {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let dir = dir.to_str().unwrap();
-    info.lines()
-        .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(dir)))
-        .count()
-}
-
 fn create(d: &Daemon, name: &str, body: serde_json::Value) -> String {
     let r = d.http(
         "POST",

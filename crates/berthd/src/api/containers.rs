@@ -317,3 +317,34 @@ pub async fn exec_resize(
     engine.exec_resize(&id, h, w).await?;
     Ok(StatusCode::OK)
 }
+
+/// `POST /containers/{id}/restart?t=&signal=`.
+pub async fn restart(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> Result<StatusCode, Error> {
+    let t = q.get("t").and_then(|t| t.parse::<i64>().ok());
+    engine.restart_container(&id, t, q.get("signal")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/{id}/rename?name=`.
+pub async fn rename(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    q: QueryPairs,
+) -> Result<StatusCode, Error> {
+    engine.rename_container(&id, q.get("name").unwrap_or(""))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/prune?filters=`.
+pub async fn prune(State(engine): State<Arc<Engine>>, q: QueryPairs) -> Result<Json<Value>, Error> {
+    let filters = parse_filter_json(q.get("filters").unwrap_or(""))?;
+    let (deleted, reclaimed) = engine.prune_containers(&filters).await?;
+    Ok(Json(json!({
+        "ContainersDeleted": if deleted.is_empty() { Value::Null } else { json!(deleted) },
+        "SpaceReclaimed": reclaimed,
+    })))
+}

@@ -109,7 +109,9 @@ impl Engine {
     }
 
     /// A receiver that sees every container state change from now on.
-    pub(crate) fn watch_containers(&self) -> tokio::sync::broadcast::Receiver<containers::StateChange> {
+    pub(crate) fn watch_containers(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<containers::StateChange> {
         self.container_changes.subscribe()
     }
 

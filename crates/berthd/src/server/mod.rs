@@ -43,6 +43,7 @@ pub async fn run(flags: Flags) -> Result<()> {
     let engine = Engine::open(config.clone(), stop_rx.clone())?;
     engine.init_networks().await?; // networking hook
     engine.restore_containers();
+    engine.start_policy_containers();
 
     let tls = match &config.tls {
         Some(t) => Some(TlsAcceptor::from(berth_tls::server_config(

@@ -17,6 +17,8 @@ mod logs;
 mod mounts;
 pub mod names;
 mod remove;
+mod rename;
+mod restart;
 mod shim;
 mod start;
 pub mod state;

@@ -41,11 +41,27 @@ impl Engine {
 
     /// Starts a container; `Ok(false)` when it already runs (HTTP 304).
     pub async fn start_container(self: &Arc<Self>, name: &str) -> Result<bool, ApiError> {
+        self.start_container_as(name, false).await
+    }
+
+    /// Starts a container, explicitly (`by_policy` false: the restart count and back-off
+    /// start over) or as a restart policy's restart.
+    pub(super) async fn start_container_as(
+        self: &Arc<Self>,
+        name: &str,
+        by_policy: bool,
+    ) -> Result<bool, ApiError> {
         let c = self.resolve_container(name)?;
         let mut st = self.container_state(&c);
+        if st.paused {
+            return Err(ApiError::conflict(
+                "cannot start a paused container, try unpause instead",
+            ));
+        }
         if st.running {
             return Ok(false);
         }
+        let previous = st.clone();
         let config: ContainerConfig =
             serde_json::from_str(&c.config).map_err(|e| ApiError::internal(e.to_string()))?;
         let host_config: HostConfig =
@@ -84,6 +100,10 @@ impl Engine {
         match result {
             Ok(pid) => {
                 st = State::created();
+                if by_policy {
+                    st.restart_count = previous.restart_count + 1;
+                    st.restart_delay_ms = previous.restart_delay_ms;
+                }
                 st.status = "running".into();
                 st.running = true;
                 st.pid = pid;
@@ -103,6 +123,7 @@ impl Engine {
                     "permission" => 126,
                     _ => 128,
                 };
+                st.restarting = false;
                 st.status = if st.status == "created" {
                     "created".into()
                 } else {
@@ -249,6 +270,9 @@ impl Engine {
             self.container_event("oom", &c, &[]);
         }
         self.container_event("die", &c, &[("exitCode", st.exit_code.to_string())]);
+        if self.schedule_policy_restart(&c, st) {
+            return;
+        }
         let auto_remove = serde_json::from_str::<HostConfig>(&c.host_config)
             .map(|h| h.auto_remove)
             .unwrap_or(false);

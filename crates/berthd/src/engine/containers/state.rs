@@ -20,6 +20,15 @@ pub struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// berth's bookkeeping, stored with the state but not part of Docker's `State`
+    /// (see [`State::docker_json`]): restarts by the policy since the last explicit start,
+    /// whether the user stopped it (no policy restart then), and the next back-off.
+    #[serde(default, rename = "BerthRestartCount")]
+    pub restart_count: i64,
+    #[serde(default, rename = "BerthManuallyStopped")]
+    pub manually_stopped: bool,
+    #[serde(default, rename = "BerthRestartDelayMs")]
+    pub restart_delay_ms: u64,
 }
 
 impl State {
@@ -36,7 +45,19 @@ impl State {
             error: String::new(),
             started_at: ZERO_TIME.into(),
             finished_at: ZERO_TIME.into(),
+            restart_count: 0,
+            manually_stopped: false,
+            restart_delay_ms: 0,
         }
+    }
+
+    /// Docker's `State` object (without berth's bookkeeping fields).
+    pub fn docker_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.retain(|k, _| !k.starts_with("Berth"));
+        }
+        v
     }
 
     /// `ps`'s STATUS column: "Created", "Up 5 seconds", "Exited (0) 3 minutes ago".
@@ -51,6 +72,11 @@ impl State {
             "running" => format!("Up {}", ago(&self.started_at)),
             "paused" => format!("Up {} (Paused)", ago(&self.started_at)),
             "exited" => format!("Exited ({}) {} ago", self.exit_code, ago(&self.finished_at)),
+            "restarting" => format!(
+                "Restarting ({}) {} ago",
+                self.exit_code,
+                ago(&self.finished_at)
+            ),
             "dead" => "Dead".into(),
             other => other.to_string(),
         }
@@ -87,8 +113,9 @@ mod tests {
         s.exit_code = 3;
         s.finished_at = "1970-01-12T13:44:40Z".into(); // now - 120 s
         assert_eq!(s.human(now), "Exited (3) 2 minutes ago");
-        let json = serde_json::to_value(State::created()).unwrap();
+        let json = State::created().docker_json();
         assert_eq!(json["OOMKilled"], false);
+        assert!(json.get("BerthRestartCount").is_none());
         assert_eq!(json["StartedAt"], ZERO_TIME);
     }
 }

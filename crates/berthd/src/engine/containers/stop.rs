@@ -20,6 +20,7 @@ impl Engine {
         signal: Option<&str>,
     ) -> Result<bool, ApiError> {
         let c = self.resolve_container(name)?;
+        self.mark_manually_stopped(&c.id);
         if !self.container_state(&c).running {
             return Ok(false);
         }
@@ -52,7 +53,14 @@ impl Engine {
         Ok(true)
     }
 
-    pub async fn kill_container(&self, name: &str, signal: Option<&str>) -> Result<(), ApiError> {
+    /// Sends a signal (default SIGKILL). With SIGKILL it returns once the container is
+    /// recorded as exited (at most 10 s), as dockerd does, so `docker kill` followed by
+    /// another command sees the container stopped.
+    pub async fn kill_container(
+        self: &Arc<Self>,
+        name: &str,
+        signal: Option<&str>,
+    ) -> Result<(), ApiError> {
         let c = self.resolve_container(name)?;
         if !self.container_state(&c).running {
             return Err(ApiError::conflict(format!(
@@ -61,6 +69,7 @@ impl Engine {
             )));
         }
         let sig = signal.filter(|s| !s.is_empty()).unwrap_or("SIGKILL");
+        self.mark_manually_stopped(&c.id);
         let state = self.container_dir(&c.id).join("shim");
         shim::request(&state, serde_json::json!({"op": "signal", "signal": sig}))
             .await
@@ -68,6 +77,12 @@ impl Engine {
                 ApiError::invalid(format!("Cannot kill container: {name}: {}", e.message))
             })?;
         self.container_event("kill", &c, &[("signal", sig.to_string())]);
+        if matches!(
+            sig.trim_start_matches("SIG").to_ascii_uppercase().as_str(),
+            "KILL" | "9"
+        ) {
+            self.wait_not_running(&c.id, Duration::from_secs(10)).await;
+        }
         Ok(())
     }
 
