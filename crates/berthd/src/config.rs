@@ -68,6 +68,10 @@ pub struct Flags {
     /// <name>.json), replacing Docker's defaults (repeatable)
     #[arg(long = "plugins-dir", value_name = "DIR")]
     pub plugins_dirs: Vec<PathBuf>,
+    /// Static init binary run as PID 1 of `--init` containers (default: docker-init or
+    /// tini-static from PATH)
+    #[arg(long = "init-path", value_name = "PATH")]
+    pub init_path: Option<PathBuf>,
     // networking: --bridge, --bip, --default-address-pool, --iptables, --ip-forward, --mtu
     #[command(flatten)]
     pub net: crate::engine::networks::config::NetFlags,
@@ -92,6 +96,7 @@ pub struct FileConfig {
     pub insecure_registries: Option<Vec<String>>,
     pub registry_mirrors: Option<Vec<String>>,
     pub plugins_dir: Option<Vec<PathBuf>>,
+    pub init_path: Option<PathBuf>,
     // networking (engine/networks/config.rs)
     pub bridge: Option<String>,
     pub bip: Option<String>,
@@ -124,6 +129,8 @@ pub struct Config {
     pub registry: berth_registry::RegistryConfig,
     /// Where volume plugins are found, in order.
     pub plugin_dirs: Vec<PathBuf>,
+    /// The init binary for `--init`, when one was configured or found.
+    pub init_path: Option<PathBuf>,
     /// Default bridge, address pools, firewall.
     pub net: crate::engine::networks::config::NetConfig,
 }
@@ -214,6 +221,11 @@ impl Config {
             insecure_tcp,
             labels: file.labels.unwrap_or_default(),
             registry,
+            init_path: flags
+                .init_path
+                .clone()
+                .or(file.init_path.clone())
+                .or_else(find_init),
             plugin_dirs: if !flags.plugins_dirs.is_empty() {
                 flags.plugins_dirs.clone()
             } else {
@@ -223,6 +235,19 @@ impl Config {
             },
         })
     }
+}
+
+/// Docker's init (tini, static) where packages put it: `docker-init` or `tini-static` on
+/// PATH, or dockerd's libexec dir.
+fn find_init() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/libexec/docker")])
+        .collect();
+    ["docker-init", "tini-static"]
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
+        .find(|p| p.is_file())
 }
 
 /// Reads the config file; a missing file is fine only when it is the default path.
@@ -285,6 +310,11 @@ fn check_conflicts(flags: &Flags, file: &FileConfig) -> Result<()> {
         "registry-mirrors",
         !flags.registry_mirrors.is_empty(),
         file.registry_mirrors.is_some(),
+    );
+    check(
+        "init-path",
+        flags.init_path.is_some(),
+        file.init_path.is_some(),
     );
     check(
         "plugins-dir",

@@ -93,7 +93,7 @@ pub fn build_spec(input: &SpecInput<'_>) -> Result<Spec, SpecError> {
         (true, Some(path)) => Some(path.as_path()),
         (true, None) => {
             return Err(SpecError::Internal(
-                "--init was requested but no init binary is configured".into(),
+                "--init was requested but berthd has no init binary: install tini (docker-init) or start berthd with --init-path".into(),
             ))
         }
     };

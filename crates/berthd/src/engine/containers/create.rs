@@ -90,7 +90,7 @@ impl Engine {
             extra_mounts: Vec::new(),
             cgroup_path: format!("/berth/{id}"),
             host_facts: &facts,
-            init_binary: None,
+            init_binary: self.config().init_path,
         })
         .map_err(spec_err)?;
         let mount_plan = self.plan_mounts(&config, &host_config)?; // volumes hook

@@ -196,7 +196,7 @@ impl Engine {
                 .map_err(fail)?,
             cgroup_path,
             host_facts: &facts,
-            init_binary: None,
+            init_binary: self.config().init_path,
         })
         .map_err(|e| fail(e.to_string()))?;
         let bundle = dir.join("bundle");
