@@ -77,7 +77,15 @@ fn namespaces_mounts_and_masked_paths() {
         "0"
     );
     assert_eq!(run_ok(&d, &["busybox", "ls", "/sys/firmware"]), "");
-    let (code, _, err) = run(&d, &["busybox", "sh", "-c", "echo x > /proc/sys/kernel/domainname"]);
+    let (code, _, err) = run(
+        &d,
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "echo x > /proc/sys/kernel/domainname",
+        ],
+    );
     assert_ne!(code, 0);
     assert!(
         err.contains("Read-only") || err.contains("Permission"),

@@ -26,6 +26,60 @@ pub struct CreateBody {
     pub networking_config: Option<serde_json::Value>,
 }
 
+/// The logging drivers berth has: `json-file` (the default) and `none`, with json-file's
+/// options (dockerd's names and messages).
+fn check_log_config(lc: &berth_runtime::config::LogConfig) -> Result<(), ApiError> {
+    const JSON_FILE_OPTS: &[&str] = &[
+        "max-size",
+        "max-file",
+        "compress",
+        "labels",
+        "labels-regex",
+        "env",
+        "env-regex",
+        "tag",
+    ];
+    match lc.r#type.as_str() {
+        "" | "json-file" => {
+            for k in lc.config.keys() {
+                if !JSON_FILE_OPTS.contains(&k.as_str()) {
+                    return Err(ApiError::invalid(format!(
+                        "unknown log opt '{k}' for json-file log driver"
+                    )));
+                }
+            }
+            if let Some(size) = lc.config.get("max-size") {
+                if !valid_log_size(size) {
+                    return Err(ApiError::invalid(format!(
+                        "invalid max-size {size:?}: use a size like 10m or 512k"
+                    )));
+                }
+            }
+            if let Some(n) = lc.config.get("max-file") {
+                if !n.parse::<u32>().is_ok_and(|n| n >= 1) {
+                    return Err(ApiError::invalid(format!(
+                        "max-file must be a number of files at least 1, not {n:?}"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        "none" if lc.config.is_empty() => Ok(()),
+        "none" => Err(ApiError::invalid("the none log driver takes no options")),
+        other => Err(ApiError::invalid(format!(
+            "logger: no log driver named '{other}' is registered: berth has json-file and none"
+        ))),
+    }
+}
+
+/// A size the shim's `--log-max-size` takes: digits and an optional k/m/g (+b) unit.
+fn valid_log_size(s: &str) -> bool {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix(['k', 'm', 'g']).unwrap_or(t);
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Maps the spec builder's errors onto the API's.
 fn spec_err(e: berth_runtime::SpecError) -> ApiError {
     match e.kind() {
@@ -64,6 +118,7 @@ impl Engine {
                 .unwrap_or_default();
         let config = merge_image_config(&body.config, &image_cfg).map_err(spec_err)?;
         let host_config = body.host_config.unwrap_or_default();
+        check_log_config(&host_config.log_config)?;
         let id = hex::encode(rand::random::<[u8; 32]>());
 
         // Everything but the user (resolved against the image's files at start) is checked
@@ -147,5 +202,35 @@ impl Engine {
             .ok_or_else(|| ApiError::internal("container vanished"))?;
         self.container_event("create", &c, &[]);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn log_config_is_checked_like_dockerd() {
+        let lc = |t: &str, kv: &[(&str, &str)]| berth_runtime::config::LogConfig {
+            r#type: t.into(),
+            config: kv
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert!(check_log_config(&lc("", &[])).is_ok());
+        assert!(
+            check_log_config(&lc("json-file", &[("max-size", "10m"), ("max-file", "3")])).is_ok()
+        );
+        assert!(check_log_config(&lc("none", &[])).is_ok());
+        assert!(check_log_config(&lc("json-file", &[("max-size", "ten")])).is_err());
+        assert!(check_log_config(&lc("json-file", &[("max-file", "0")])).is_err());
+        assert_eq!(
+            check_log_config(&lc("json-file", &[("nope", "1")]))
+                .unwrap_err()
+                .message,
+            "unknown log opt 'nope' for json-file log driver"
+        );
+        assert!(check_log_config(&lc("syslog", &[])).is_err());
     }
 }

@@ -101,7 +101,7 @@ impl Engine {
                 "Status": st.human(now),
                 "HostConfig": {"NetworkMode": network},
                 "NetworkSettings": network_settings,
-                "Mounts": [],
+                "Mounts": self.mount_points(&c.id), // volumes hook
             });
             if opts.size {
                 item["SizeRw"] = json!(crate::engine::volumes::dir_size(

@@ -37,12 +37,19 @@ pub struct StartFailure {
     pub kind: String,
 }
 
+/// The json-file log: where, and Docker's `max-size` / `max-file` rotation.
+pub struct LogSettings<'a> {
+    pub path: &'a Path,
+    pub max_size: Option<&'a str>,
+    pub max_file: Option<&'a str>,
+}
+
 /// Starts the container's shim; returns the container's host pid once it runs.
 pub async fn start(
     id: &str,
     bundle: &Path,
     state: &Path,
-    log: &Path,
+    log: Option<&LogSettings<'_>>,
     tty: bool,
     stdin: bool,
     replay_buffer: u64,
@@ -54,9 +61,16 @@ pub async fn start(
         .arg("--bundle")
         .arg(bundle)
         .arg("--state")
-        .arg(state)
-        .arg("--log")
-        .arg(log);
+        .arg(state);
+    if let Some(log) = log {
+        cmd.arg("--log").arg(log.path);
+        if let Some(size) = log.max_size {
+            cmd.arg("--log-max-size").arg(size);
+        }
+        if let Some(n) = log.max_file {
+            cmd.arg("--log-max-file").arg(n);
+        }
+    }
     if tty {
         cmd.arg("--tty");
     }

@@ -204,11 +204,19 @@ impl Engine {
         write_bundle(&bundle, &spec).map_err(|e| fail(e.to_string()))?;
         let state = dir.join("shim");
         std::fs::create_dir_all(&state).map_err(|e| fail(e.to_string()))?;
+        let log_path = self.log_path(&c.id);
+        let opts = &host_config.log_config.config;
+        let log = shim::LogSettings {
+            path: &log_path,
+            max_size: opts.get("max-size").map(String::as_str),
+            max_file: opts.get("max-file").map(String::as_str),
+        };
+        let logging = host_config.log_config.r#type != "none";
         shim::start(
             &c.id,
             &bundle,
             &state,
-            &self.log_path(&c.id),
+            logging.then_some(&log),
             config.tty,
             config.open_stdin,
             // An attach client waiting for this start gets what is printed before it is
