@@ -15,11 +15,15 @@ mod inspect;
 mod list;
 mod logs;
 pub mod names;
+mod pause;
 mod remove;
 mod shim;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
+mod top;
+mod update;
 
 use std::path::PathBuf;
 
@@ -39,6 +43,7 @@ pub struct StateChange {
 }
 pub use list::ListOptions;
 pub use logs::LogOptions;
+pub use update::UpdateBody;
 
 use super::images::store_err;
 use super::Engine;
