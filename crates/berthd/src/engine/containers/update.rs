@@ -120,6 +120,11 @@ fn check_restart_policy(p: &RestartPolicy) -> Result<(), ApiError> {
 fn merge(host: &mut HostConfig, body: &UpdateBody) -> Result<(), String> {
     let r = &body.resources;
     let cur = &mut host.resources;
+    // dockerd stores a default swap limit of twice the memory at create
+    // (`adaptContainerSettings`); a record without it means just that.
+    if cur.memory > 0 && cur.memory_swap == 0 {
+        cur.memory_swap = cur.memory * 2;
+    }
     let nano_set = "has already been set";
     if r.nano_cpus > 0 && cur.cpu_period > 0 {
         return Err(format!(
@@ -241,6 +246,18 @@ mod tests {
         assert_eq!(host.resources.cpu_shares, 512);
         assert_eq!(host.resources.pids_limit, Some(20));
         assert_eq!(host.restart_policy.name, "always");
+    }
+
+    #[test]
+    fn a_record_without_swap_has_dockers_default_swap() {
+        let mut host = HostConfig::default();
+        host.resources.memory = 32 * MIB;
+        merge(&mut host, &body(json!({"Memory": 64 * MIB}))).unwrap();
+        assert_eq!(host.resources.memory_swap, 64 * MIB);
+        // Without any memory limit, dockerd refuses a memory limit alone.
+        let mut host = HostConfig::default();
+        let e = merge(&mut host, &body(json!({"Memory": 64 * MIB}))).unwrap_err();
+        assert!(e.starts_with("Memory limit should be smaller"), "{e}");
     }
 
     #[test]
