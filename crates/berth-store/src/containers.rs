@@ -132,6 +132,17 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// Replaces the stored host config (`docker update`).
+    pub fn set_container_host_config(&self, id: &str, host_config: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE containers SET host_config = ?1 WHERE id = ?2",
+                [host_config, id],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Renames; a name already taken is reported as `Ok(false)`.
     pub fn rename_container(&self, id: &str, name: &str) -> Result<bool, StoreError> {
         match self

@@ -6,6 +6,7 @@
 //! get dockerd's 404 body, panics become a 500 with an error body, never a dropped socket.
 
 mod container_fs;
+mod container_ops;
 mod containers;
 mod error;
 mod extract;
@@ -68,6 +69,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .head(container_fs::archive_head)
                 .put(container_fs::archive_put),
         )
+        .route("/containers/{id}/stats", get(container_ops::stats))
+        .route("/containers/{id}/top", get(container_ops::top))
+        .route("/containers/{id}/pause", post(container_ops::pause))
+        .route("/containers/{id}/unpause", post(container_ops::unpause))
+        .route("/containers/{id}/update", post(container_ops::update))
         .route("/containers/{id}/export", get(container_fs::export))
         .route("/containers/{id}/changes", get(container_fs::changes))
         .route("/commit", post(container_fs::commit))

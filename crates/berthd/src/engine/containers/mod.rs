@@ -16,13 +16,17 @@ mod list;
 mod logs;
 mod mounts;
 pub mod names;
+mod pause;
 mod remove;
 mod rename;
 mod restart;
 mod shim;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
+mod top;
+mod update;
 
 use std::path::PathBuf;
 
@@ -42,6 +46,7 @@ pub struct StateChange {
 }
 pub use list::ListOptions;
 pub use logs::LogOptions;
+pub use update::UpdateBody;
 
 use super::images::store_err;
 use super::Engine;

@@ -33,6 +33,7 @@ impl Engine {
         let timeout = timeout.or(config.stop_timeout).unwrap_or(10);
         let state = self.container_dir(&c.id).join("shim");
         let _ = shim::request(&state, serde_json::json!({"op": "signal", "signal": sig})).await;
+        self.thaw_after_kill(&c, &sig).await; // pause hook
         self.container_event("kill", &c, &[("signal", sig.clone())]);
         if timeout >= 0
             && self
@@ -76,6 +77,7 @@ impl Engine {
             .map_err(|e| {
                 ApiError::invalid(format!("Cannot kill container: {name}: {}", e.message))
             })?;
+        self.thaw_after_kill(&c, sig).await; // pause hook
         self.container_event("kill", &c, &[("signal", sig.to_string())]);
         if matches!(
             sig.trim_start_matches("SIG").to_ascii_uppercase().as_str(),
