@@ -88,12 +88,23 @@ impl Engine {
                 .or_else(|_| std::env::var(k.to_lowercase()))
                 .unwrap_or_default()
         };
+        let (mut running, mut paused, mut stopped) = (0, 0, 0);
+        for c in self.db().containers().unwrap_or_default() {
+            let st = self.container_state(&c);
+            if st.paused {
+                paused += 1;
+            } else if st.running {
+                running += 1;
+            } else {
+                stopped += 1;
+            }
+        }
         SystemInfo {
             id: Some(self.id.clone()),
-            containers: Some(0),
-            containers_running: Some(0),
-            containers_paused: Some(0),
-            containers_stopped: Some(0),
+            containers: Some(running + paused + stopped),
+            containers_running: Some(running),
+            containers_paused: Some(paused),
+            containers_stopped: Some(stopped),
             images: Some(self.db().images().map(|i| i.len() as i64).unwrap_or(0)),
             driver: Some("overlay2".to_string()),
             driver_status: Some(vec![

@@ -26,7 +26,7 @@ pub(super) fn now_rfc3339() -> String {
 }
 
 impl Engine {
-    pub(super) fn container_state(&self, c: &ContainerRecord) -> State {
+    pub(crate) fn container_state(&self, c: &ContainerRecord) -> State {
         serde_json::from_str(&c.state).unwrap_or_else(|_| State::created())
     }
 
@@ -171,12 +171,7 @@ impl Engine {
         let hosts = write("hosts", &net.hosts)?;
         let hostname_file = write("hostname", &format!("{hostname}\n"))?;
         let resolv = write("resolv.conf", &net.resolv_conf)?;
-        let parent = host_config.resources.cgroup_parent.trim_end_matches('/');
-        let cgroup_path = if parent.is_empty() {
-            format!("/berth/{}", c.id)
-        } else {
-            format!("{parent}/{}", c.id)
-        };
+        let cgroup_path = super::stats::cgroup_path(&c.id, host_config);
         let spec = build_spec(&SpecInput {
             container_id: &c.id,
             config,

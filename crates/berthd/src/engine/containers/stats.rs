@@ -25,13 +25,17 @@ const INTERVAL: Duration = Duration::from_secs(1);
 /// path `start` gives the runtime).
 pub(super) fn container_cgroup(c: &ContainerRecord) -> Cgroup {
     let host: HostConfig = serde_json::from_str(&c.host_config).unwrap_or_default();
+    Hierarchy::host().cgroup(&cgroup_path(&c.id, &host))
+}
+
+/// The container's cgroup path: `/berth/<id>`, or `<cgroup-parent>/<id>`.
+pub(super) fn cgroup_path(id: &str, host: &HostConfig) -> String {
     let parent = host.resources.cgroup_parent.trim_end_matches('/');
-    let path = if parent.is_empty() {
-        format!("/berth/{}", c.id)
+    if parent.is_empty() {
+        format!("/berth/{id}")
     } else {
-        format!("{parent}/{}", c.id)
-    };
-    Hierarchy::host().cgroup(&path)
+        format!("{parent}/{id}")
+    }
 }
 
 impl Engine {
