@@ -109,7 +109,7 @@ impl Matcher {
                 continue;
             }
             let (exclusion, body) = match raw.strip_prefix('!') {
-                Some(rest) if rest.is_empty() => {
+                Some("") => {
                     return Err(PatternError {
                         pattern: raw.into(),
                         reason: "illegal exclusion pattern: \"!\"".into(),
