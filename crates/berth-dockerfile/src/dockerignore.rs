@@ -178,6 +178,16 @@ impl Matcher {
     }
 }
 
+/// Matches one path against one pattern with the same syntax (COPY/ADD source wildcards:
+/// `*` stays within a path element).
+pub fn glob_match(pattern: &str, path: &str) -> Result<bool, PatternError> {
+    let tokens = compile(pattern).map_err(|reason| PatternError {
+        pattern: pattern.into(),
+        reason,
+    })?;
+    Ok(matches(&tokens, path))
+}
+
 fn compile(p: &str) -> Result<Vec<Token>, String> {
     let c: Vec<char> = p.chars().collect();
     let mut out = Vec::new();
@@ -329,6 +339,8 @@ mod tests {
         assert!(x.excludes("*") && !x.excludes("a"));
         assert!(Matcher::new(&["[a"]).is_err());
         assert!(Matcher::new(&["!"]).is_err());
+        assert!(glob_match("src/*.rs", "src/main.rs").unwrap());
+        assert!(!glob_match("*.rs", "src/main.rs").unwrap());
     }
 
     #[test]

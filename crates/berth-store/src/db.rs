@@ -69,6 +69,17 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL
      ) STRICT;
      CREATE INDEX containers_image ON containers(image_id);",
+    // 7 (builder, issue #8; keep last when merging with 5 and 6): the build step cache —
+    // a step's cache key → the image it produced on `parent_id`.
+    "CREATE TABLE build_cache (
+        key TEXT PRIMARY KEY NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        parent_id TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX build_cache_image ON build_cache(image_id);
+     CREATE INDEX build_cache_parent ON build_cache(parent_id);",
 ];
 
 /// The schema version this build of berth writes.

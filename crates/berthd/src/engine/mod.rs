@@ -1,6 +1,7 @@
 //! The engine: berthd's state and the plain async methods the API layer calls. Nothing in
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
+pub mod build; // the builder (issue #8)
 pub mod containers;
 pub mod images;
 pub mod registry;
@@ -104,7 +105,9 @@ impl Engine {
     }
 
     /// A receiver that sees every container state change from now on.
-    pub(crate) fn watch_containers(&self) -> tokio::sync::broadcast::Receiver<containers::StateChange> {
+    pub(crate) fn watch_containers(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<containers::StateChange> {
         self.container_changes.subscribe()
     }
 
