@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches. Commands print to stdout and return an exit
 //! code; errors bubble up to `main`, which prints them once.
 
+mod build; // issue #8
 mod context;
 mod df;
 mod events;
@@ -62,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Push(o) => image::push::run(&connect()?, &store, o).await,
         Command::Login(o) => login::login(&connect()?, &store, o).await,
         Command::Logout(o) => login::logout(&store, o),
+        Command::Build(o) => build::run(&connect()?, o).await,
     }
 }
 
