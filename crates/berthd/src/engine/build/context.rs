@@ -97,10 +97,10 @@ pub(crate) fn read_file(root: &ContainerRoot, path: &str) -> Result<Option<Vec<u
         Err(e) => return Err(ApiError::internal(format!("{path}: {e}"))),
     }
     let mut archive = tar::Archive::new(&tar[..]);
-    let entries = archive
+    let mut entries = archive
         .entries()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    for entry in entries {
+    if let Some(entry) = entries.next() {
         let mut entry = entry.map_err(|e| ApiError::internal(e.to_string()))?;
         if entry.header().entry_type().is_file() {
             let mut data = Vec::new();
@@ -109,7 +109,6 @@ pub(crate) fn read_file(root: &ContainerRoot, path: &str) -> Result<Option<Vec<u
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             return Ok(Some(data));
         }
-        return Ok(None);
     }
     Ok(None)
 }

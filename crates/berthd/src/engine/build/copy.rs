@@ -590,16 +590,15 @@ fn add_archive(
     let mut outer = tar::Archive::new(source);
     let mut data = tempfile::tempfile_in(scratch).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut found = false;
-    for entry in outer
+    let mut entries = outer
         .entries()
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    {
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(entry) = entries.next() {
         let mut entry = entry.map_err(|e| ApiError::internal(e.to_string()))?;
         if entry.header().entry_type().is_file() {
             std::io::copy(&mut entry, &mut data).map_err(|e| ApiError::internal(e.to_string()))?;
             found = true;
         }
-        break;
     }
     if !found {
         return Ok(false);
