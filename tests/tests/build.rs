@@ -112,6 +112,15 @@ fn docker_build_runs_caches_and_rebuilds_from_the_changed_copy() {
     assert!(out.contains("Successfully built "), "{out}");
     assert!(out.contains("Successfully tagged app:1"), "{out}");
     assert_eq!(containers_left(&d), 0, "intermediate containers removed");
+    // Intermediate images only show with -a.
+    let images = ok(d
+        .docker()
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"]));
+    let mut images: Vec<&str> = images.lines().collect();
+    images.sort();
+    assert_eq!(images, ["app:1", "busybox:latest"]);
+    let all = ok(d.docker().args(["images", "-a", "-q"]));
+    assert!(all.lines().count() > 2, "{all}");
 
     let run = ok(d.docker().args(["run", "--rm", "app:1"]));
     assert_eq!(
@@ -300,4 +309,56 @@ fn berth_build_with_dockerignore_and_quiet() {
     let r = d.http("POST", "/build/prune", None);
     assert_eq!(r.status, 200, "{}", r.text());
     ok(d.docker().args(["image", "inspect", "ign"]));
+}
+
+#[test]
+fn every_metadata_instruction_onbuild_add_tar_and_chown() {
+    let d = daemon_with_busybox();
+    let _cleanup = Cleanup(&d);
+    // A tar for ADD to unpack.
+    let dir = d.dir().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(6);
+    b.append_data(&mut h, "inner/packed.txt", &b"packed"[..])
+        .unwrap();
+    std::fs::write(dir.join("files.tar"), b.into_inner().unwrap()).unwrap();
+    std::fs::write(dir.join("owned.txt"), "mine").unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM busybox AS base\n\
+         ONBUILD RUN echo triggered > /onbuild.txt\n\
+         FROM base\n\
+         SHELL [\"/bin/sh\", \"-ec\"]\n\
+         ADD files.tar /unpacked/\n\
+         COPY --chown=1000:1000 --chmod=0600 owned.txt /owned.txt\n\
+         RUN stat -c '%u:%g %a' /owned.txt > /owner.txt\n\
+         USER 1000\n\
+         VOLUME /data\n\
+         STOPSIGNAL SIGINT\n\
+         HEALTHCHECK --interval=5s CMD true\n\
+         ENTRYPOINT [\"cat\"]\n\
+         CMD [\"/unpacked/inner/packed.txt\", \"/onbuild.txt\", \"/owner.txt\"]\n",
+    )
+    .unwrap();
+    ok(&mut docker_build(
+        &d,
+        &dir,
+        &["-t", "meta", "--label", "via=flag"],
+    ));
+    let run = ok(d.docker().args(["run", "--rm", "meta"]));
+    assert_eq!(run, "packedtriggered\n1000:1000 600\n");
+    let f = ok(d.docker().args([
+        "image",
+        "inspect",
+        "-f",
+        "{{.Config.User}} {{.Config.Volumes}} {{.Config.StopSignal}} {{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Shell}} {{index .Config.Labels \"via\"}} {{.Config.OnBuild}}",
+        "meta",
+    ]));
+    assert_eq!(
+        f.trim(),
+        "1000 map[/data:{}] SIGINT [CMD-SHELL true] 5s [/bin/sh -ec] flag []"
+    );
 }
