@@ -119,6 +119,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (container_id, destination)
      ) STRICT;
      CREATE INDEX container_mounts_volume ON container_mounts(name);",
+    // 7: the build step cache —
+    // a step's cache key → the image it produced on `parent_id`.
+    "CREATE TABLE build_cache (
+        key TEXT PRIMARY KEY NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        parent_id TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX build_cache_image ON build_cache(image_id);
+     CREATE INDEX build_cache_parent ON build_cache(parent_id);",
 ];
 
 /// The schema version this build of berth writes.

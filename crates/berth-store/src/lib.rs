@@ -20,6 +20,7 @@
 //! Docker API's shapes.
 
 pub mod archive;
+mod build_cache; // builder step cache (issue #8)
 mod check;
 mod containers;
 mod content;
@@ -32,6 +33,7 @@ mod root;
 pub mod unpack;
 mod volumes;
 
+pub use build_cache::CacheEntry;
 pub use check::{check_images, CheckReport};
 pub use containers::ContainerRecord;
 pub use content::{parse_digest, ContentStore, HashingReader, HashingWriter};

@@ -151,6 +151,8 @@ pub enum Command {
     Export(ExportOpts),
     /// List port mappings or a specific mapping for the container
     Port(PortOpts),
+    /// Build an image from a Dockerfile
+    Build(BuildOpts),
 }
 
 #[derive(Debug, Subcommand)]
@@ -1253,6 +1255,53 @@ pub struct ContainerPruneOpts {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+}
+
+/// `berth build` (issue #8).
+#[derive(Debug, Args)]
+pub struct BuildOpts {
+    /// Name and optionally a tag in the 'name:tag' format (repeatable)
+    #[arg(short, long, value_name = "NAME[:TAG]")]
+    pub tag: Vec<String>,
+    /// Name of the Dockerfile (default: 'PATH/Dockerfile'; '-' reads STDIN)
+    #[arg(short, long, value_name = "FILE")]
+    pub file: Option<String>,
+    /// Set build-time variables (KEY=VALUE, or KEY to take it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY[=VALUE]")]
+    pub build_arg: Vec<String>,
+    /// Set metadata for an image (KEY=VALUE)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Suppress the build output and print the image ID on success
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not use cache when building the image
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Remove intermediate containers after a successful build
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub rm: bool,
+    /// Always remove intermediate containers
+    #[arg(long)]
+    pub force_rm: bool,
+    /// Networking mode for the RUN instructions
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Type of progress output: auto, plain, tty
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "tty"])]
+    pub progress: String,
+    /// The build context: a directory
+    #[arg(value_name = "PATH")]
+    pub context: String,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! code; errors bubble up to `main`, which prints them once.
 
 mod container;
+mod build; // issue #8
 mod context;
 mod df;
 mod events;
@@ -89,6 +90,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Commit(o) => container::commit::run(&connect()?, o).await,
         Command::Export(o) => container::export::run(&connect()?, o).await,
         Command::Port(o) => container::port::run(&connect()?, o).await,
+        Command::Build(o) => build::run(&connect()?, o).await,
     }
 }
 

@@ -32,6 +32,7 @@ pub async fn list(
     let opts = ListOptions {
         filters,
         shared_size: q.bool("shared-size"),
+        all: q.bool("all"),
     };
     Ok(Json(engine.list_images(&opts)?))
 }

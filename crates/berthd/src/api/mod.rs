@@ -5,6 +5,7 @@
 //! version prefix and stamps dockerd's response headers on every response; unknown paths
 //! get dockerd's 404 body, panics become a 500 with an error body, never a dropped socket.
 
+mod build; // the builder (issue #8)
 mod container_fs;
 mod container_ops;
 mod containers;
@@ -77,6 +78,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/export", get(container_fs::export))
         .route("/containers/{id}/changes", get(container_fs::changes))
         .route("/commit", post(container_fs::commit))
+        // The builder (issue #8).
+        .route("/build", post(build::build))
+        .route("/build/prune", post(build::prune))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

@@ -1,6 +1,7 @@
 //! The engine: berthd's state and the plain async methods the API layer calls. Nothing in
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
+pub mod build; // the builder (issue #8)
 pub mod containers;
 pub mod images;
 pub mod networks;

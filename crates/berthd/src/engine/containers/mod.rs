@@ -6,7 +6,7 @@
 
 mod archive;
 pub mod attach;
-mod changes;
+pub(crate) mod changes; // pub(crate): the builder packs RUN steps with it
 mod commit;
 mod create;
 pub mod exec;

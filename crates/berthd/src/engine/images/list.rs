@@ -14,6 +14,9 @@ use crate::engine::Engine;
 pub struct ListOptions {
     pub filters: BTreeMap<String, Vec<String>>,
     pub shared_size: bool,
+    /// `all`: also the intermediate images of builds (hidden otherwise, like dockerd's
+    /// images with children). (builder, issue #8)
+    pub all: bool,
 }
 
 const FILTERS: &[&str] = &["before", "dangling", "label", "reference", "since", "until"];
@@ -34,6 +37,14 @@ impl Engine {
         };
         let mut out = Vec::new();
         for img in &records {
+            // builder (issue #8): an untagged build step with steps built on it is an
+            // intermediate image.
+            if !opts.all
+                && db.tags_of(&img.id).map_err(store_err)?.is_empty()
+                && db.build_cache_has_children(&img.id).map_err(store_err)?
+            {
+                continue;
+            }
             let summary = self.image_summary(img, opts.shared_size.then_some(&shared))?;
             if before.is_some_and(|t| img.created >= t) || since.is_some_and(|t| img.created <= t) {
                 continue;
