@@ -246,6 +246,29 @@ impl Daemon {
     }
 
     /// A raw HTTP/1.1 request on the socket; returns (status, headers, body).
+    /// `POST /containers/create?name=NAME` (no name when empty) with a JSON body; panics
+    /// unless berthd answers 201; returns the container's ID.
+    pub fn create_container(&self, name: &str, body: serde_json::Value) -> String {
+        let path = if name.is_empty() {
+            "/v1.41/containers/create".to_string()
+        } else {
+            format!("/v1.41/containers/create?name={name}")
+        };
+        let r = self.http(
+            "POST",
+            &path,
+            Some(("application/json", body.to_string().as_bytes())),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["Id"].as_str().unwrap().to_string()
+    }
+
+    /// `POST /containers/{id}/start`; panics unless berthd answers 204.
+    pub fn start_container(&self, id: &str) {
+        let r = self.http("POST", &format!("/containers/{id}/start"), None);
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+
     pub fn http(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> HttpResponse {
         raw_http(&self.socket, method, path, body)
     }

@@ -3,39 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_tests::images::busybox_rootfs;
 use berth_tests::*;
 
-/// Removes every container of the daemon (and so their mounts, shims and cgroups), even
-/// when the test failed; then the empty `berth` cgroup parents.
-struct Cleanup<'a>(&'a Daemon);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let list = self.0.http("GET", "/containers/json?all=1", None);
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&list.body) {
-            for c in v.as_array().into_iter().flatten() {
-                let id = c["Id"].as_str().unwrap_or_default();
-                let _ = self
-                    .0
-                    .http("DELETE", &format!("/containers/{id}?force=1"), None);
-            }
-        }
-        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-            for ctrl in rd.flatten() {
-                let _ = std::fs::remove_dir(ctrl.path().join("berth"));
-            }
-        }
-    }
-}
-
-fn daemon_with_busybox() -> Daemon {
-    let d = Daemon::start();
-    let rootfs = busybox_rootfs(d.dir());
-    ok(d.docker()
-        .args(["import", rootfs.to_str().unwrap(), "busybox:latest"]));
-    d
-}
+use berth_tests::ContainerCleanup as Cleanup;
 
 /// A build context directory with these files.
 fn context(d: &Daemon, name: &str, files: &[(&str, &str)]) -> PathBuf {

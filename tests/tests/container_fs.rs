@@ -10,22 +10,6 @@ use berth_tests::*;
 
 use berth_tests::ContainerCleanup as Cleanup;
 
-/// Mounts whose mount point is under `dir`.
-fn create(d: &Daemon, name: &str, body: serde_json::Value) -> String {
-    let r = d.http(
-        "POST",
-        &format!("/v1.41/containers/create?name={name}"),
-        Some(("application/json", body.to_string().as_bytes())),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["Id"].as_str().unwrap().to_string()
-}
-
-fn start(d: &Daemon, id: &str) {
-    let r = d.http("POST", &format!("/containers/{id}/start"), None);
-    assert_eq!(r.status, 204, "{}", r.text());
-}
-
 fn wait(d: &Daemon, id: &str) -> i64 {
     let w = d.http("POST", &format!("/containers/{id}/wait"), None);
     w.json()["StatusCode"].as_i64().unwrap()
@@ -86,12 +70,11 @@ fn cp_diff_and_export_on_running_and_stopped_containers() {
          ln -s / /escape; ln -s ../../../../../../../..{v} /e2; mkdir -p {v}; \
          touch /ready; sleep 300"
     );
-    let id = create(
-        &d,
+    let id = d.create_container(
         &name,
         serde_json::json!({"Image": "busybox", "Cmd": ["sh", "-c", script]}),
     );
-    start(&d, &id);
+    d.start_container(&id);
     assert!(
         wait_until(Duration::from_secs(20), || {
             d.http(
@@ -217,8 +200,7 @@ fn cp_diff_and_export_on_running_and_stopped_containers() {
 
     // `docker cp -a` into a never-started container: the container user's ids.
     let owned = unique("owned");
-    create(
-        &d,
+    d.create_container(
         &owned,
         serde_json::json!({"Image": "busybox", "User": "nobody", "Cmd": ["true"]}),
     );
@@ -305,15 +287,13 @@ fn commit_makes_a_runnable_image() {
     let d = setup();
     let _cleanup = Cleanup(&d);
     let name = unique("commit");
-    let id = create(
-        &d,
-        &name,
+    let id = d.create_container(&name,
         serde_json::json!({
             "Image": "busybox",
             "Cmd": ["sh", "-c", "echo committed > /committed.txt; rm /etc/group; mkdir -p /var/x; echo y > /var/x/y"],
         }),
     );
-    start(&d, &id);
+    d.start_container(&id);
     assert_eq!(wait(&d, &id), 0);
     let repo = unique("committed");
     let out = ok(d.docker().args([
@@ -347,18 +327,16 @@ fn commit_makes_a_runnable_image() {
     assert!(history.contains("a message"), "{history}");
 
     // The new image runs: its layer holds the file, and the deletion.
-    let id2 = create(
-        &d,
+    let id2 = d.create_container(
         &unique("fromcommit"),
         serde_json::json!({"Image": format!("{repo}:v1")}),
     );
-    start(&d, &id2);
+    d.start_container(&id2);
     assert_eq!(wait(&d, &id2), 0);
     assert_eq!(stdout_of(&d, &id2), "committed\ny\ngroup-gone\n");
 
     // Nothing changed: no new layer, an empty_layer history entry.
-    let quiet = create(
-        &d,
+    let quiet = d.create_container(
         &unique("quiet"),
         serde_json::json!({"Image": "busybox", "Cmd": ["true"]}),
     );

@@ -74,21 +74,6 @@ fn setup() -> Daemon {
     d
 }
 
-fn create(d: &Daemon, name: &str, body: Value) -> String {
-    let r = d.http(
-        "POST",
-        &format!("/v1.41/containers/create?name={name}"),
-        Some(("application/json", body.to_string().as_bytes())),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["Id"].as_str().unwrap().to_string()
-}
-
-fn start(d: &Daemon, id: &str) {
-    let r = d.http("POST", &format!("/containers/{id}/start"), None);
-    assert_eq!(r.status, 204, "{}", r.text());
-}
-
 fn inspect(d: &Daemon, id: &str) -> Value {
     d.http("GET", &format!("/containers/{id}/json"), None)
         .json()
@@ -103,8 +88,8 @@ fn run(d: &Daemon, name: &str, cmd: &str, extra: Value) -> (i64, String) {
             b.insert(k.clone(), v.clone());
         }
     }
-    let id = create(d, name, body);
-    start(d, &id);
+    let id = d.create_container(name, body);
+    d.start_container(&id);
     let w = d.http("POST", &format!("/containers/{id}/wait"), None);
     let code = w.json()["StatusCode"].as_i64().unwrap_or(-1);
     let logs = d.http(
@@ -251,9 +236,7 @@ fn default_bridge_user_networks_dns_and_isolation() {
         .args(["network", "create", "--subnet", "172.31.251.0/24", "app"]));
     ok(d.docker()
         .args(["network", "create", "--subnet", "172.31.252.0/24", "other"]));
-    let web = create(
-        &d,
-        "web",
+    let web = d.create_container("web",
         json!({
             "Image": "busybox",
             "Cmd": ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && httpd -f -p 80 -h /www"],
@@ -261,7 +244,7 @@ fn default_bridge_user_networks_dns_and_isolation() {
             "NetworkingConfig": {"EndpointsConfig": {"app": {"Aliases": ["frontend"], "IPAMConfig": {"IPv4Address": "172.31.251.10"}}}},
         }),
     );
-    start(&d, &web);
+    d.start_container(&web);
     let i = inspect(&d, &web);
     let ep = &i["NetworkSettings"]["Networks"]["app"];
     assert_eq!(ep["IPAddress"], "172.31.251.10", "{i:#}");
@@ -404,12 +387,8 @@ fn none_host_and_container_modes() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&bridge), "host's links are visible: {out}");
 
-    let web = create(
-        &d,
-        "srv",
-        json!({"Image": "busybox", "Cmd": ["sleep", "300"]}),
-    );
-    start(&d, &web);
+    let web = d.create_container("srv", json!({"Image": "busybox", "Cmd": ["sleep", "300"]}));
+    d.start_container(&web);
     let ip = inspect(&d, &web)["NetworkSettings"]["IPAddress"]
         .as_str()
         .unwrap()
@@ -439,9 +418,7 @@ fn published_ports_reach_the_container_from_the_host() {
         links: vec![],
     };
     let hp = free_port();
-    let id = create(
-        &d,
-        "pub",
+    let id = d.create_container("pub",
         json!({
             "Image": "busybox",
             "Cmd": ["sh", "-c", "mkdir -p /www && echo published-hi > /www/index.html && httpd -f -p 80 -h /www"],
@@ -452,7 +429,7 @@ fn published_ports_reach_the_container_from_the_host() {
             },
         }),
     );
-    start(&d, &id);
+    d.start_container(&id);
     let url = format!("http://127.0.0.1:{hp}/");
     let mut body = String::new();
     assert!(
@@ -498,9 +475,7 @@ fn published_ports_reach_the_container_from_the_host() {
     );
 
     // The port is taken: a second container asking for it fails clearly.
-    let id2 = create(
-        &d,
-        "pub2",
+    let id2 = d.create_container("pub2",
         json!({"Image": "busybox", "Cmd": ["sleep", "1"], "HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": hp.to_string()}]}}}),
     );
     let r = d.http("POST", &format!("/containers/{id2}/start"), None);

@@ -1,8 +1,8 @@
 //! One module per command; `run` dispatches. Commands print to stdout and return an exit
 //! code; errors bubble up to `main`, which prints them once.
 
-mod container;
 mod build; // issue #8
+mod container;
 mod context;
 mod df;
 mod events;

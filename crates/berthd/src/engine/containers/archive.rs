@@ -24,7 +24,6 @@ use berth_store::overlay::OverlayDirs;
 use berth_store::unpack::ExtractOptions;
 use berth_store::ContainerRecord;
 
-use crate::engine::images::store_err;
 use crate::engine::Engine;
 
 /// Options of `PUT /containers/{id}/archive`.
@@ -54,13 +53,7 @@ impl Engine {
         }
         std::fs::create_dir_all(&dir)
             .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
-        let image = self
-            .db()
-            .image(&c.image_id)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("the image of container {} is gone", c.id))
-            })?;
+        let image = self.container_image(c)?;
         ContainerRoot::mount(&OverlayDirs {
             lowers: self.images.layer_dirs(&image)?,
             upper: dir.join("upper"),

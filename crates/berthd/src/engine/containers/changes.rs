@@ -27,7 +27,6 @@ use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use serde::Serialize;
 
-use crate::engine::images::store_err;
 use crate::engine::Engine;
 
 /// One changed path, as the API shows it.
@@ -85,13 +84,7 @@ impl Engine {
         &self,
         c: &berth_store::ContainerRecord,
     ) -> Result<(PathBuf, Vec<PathBuf>), ApiError> {
-        let image = self
-            .db()
-            .image(&c.image_id)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("the image of container {} is gone", c.id))
-            })?;
+        let image = self.container_image(c)?;
         Ok((
             self.container_dir(&c.id).join("upper"),
             self.images.layer_dirs(&image)?,

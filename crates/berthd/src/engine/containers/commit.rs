@@ -80,13 +80,7 @@ impl Engine {
         apply_changes(&mut config, &opts.changes).map_err(|e| ApiError::invalid(e.to_string()))?;
         merge(&mut config, &container_cfg);
 
-        let image = self
-            .db()
-            .image(&c.image_id)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("the image of container {} is gone", c.id))
-            })?;
+        let image = self.container_image(&c)?;
         let parent: ImageConfig = serde_json::from_value(self.image_config(&image.id)?)
             .map_err(|e| ApiError::internal(format!("image {}: {e}", image.id)))?;
         let (upper, lowers) = self.container_layers(&c)?;

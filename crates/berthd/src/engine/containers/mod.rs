@@ -57,6 +57,17 @@ impl Engine {
         self.root.path().join("containers").join(id)
     }
 
+    /// The image a container was created from (kept while the container exists).
+    pub(super) fn container_image(
+        &self,
+        c: &ContainerRecord,
+    ) -> Result<berth_store::ImageRecord, ApiError> {
+        self.db()
+            .image(&c.image_id)
+            .map_err(store_err)?
+            .ok_or_else(|| ApiError::internal(format!("the image of container {} is gone", c.id)))
+    }
+
     /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.
     pub fn resolve_container(&self, name: &str) -> Result<ContainerRecord, ApiError> {
         let db = self.db();

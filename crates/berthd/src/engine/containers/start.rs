@@ -75,13 +75,7 @@ impl Engine {
             std::fs::create_dir_all(d)
                 .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", d.display())))?;
         }
-        let image = self
-            .db()
-            .image(&c.image_id)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                ApiError::internal(format!("the image of container {} is gone", c.id))
-            })?;
+        let image = self.container_image(&c)?;
         let lowers = self.images.layer_dirs(&image)?;
         let _ = unmount_overlay(&rootfs);
         mount_overlay(
