@@ -127,19 +127,24 @@ impl EscapeProxy {
 
 /// Joins `client` and the shim's attach stream until the output ends, the client detaches
 /// or goes away. The client's end of input is passed on as a half-close (the shim closes
-/// the process's stdin then when asked for `stdin_once`).
-pub async fn proxy<C>(
+/// the process's stdin then when asked for `stdin_once`). When the output ends,
+/// `before_close` runs before the client sees the end of the stream (exec records its exit
+/// code there: the docker CLI asks for it as soon as the stream ends).
+pub async fn proxy<C, F>(
     client: C,
     shim: tokio::net::UnixStream,
     detach_keys: Option<Vec<u8>>,
+    before_close: F,
 ) -> ProxyEnd
 where
     C: AsyncRead + AsyncWrite + Send + 'static,
+    F: std::future::Future<Output = ()>,
 {
     let (mut client_r, mut client_w) = tokio::io::split(client);
     let (mut shim_r, mut shim_w) = shim.into_split();
     let output = async {
         let r = tokio::io::copy(&mut shim_r, &mut client_w).await;
+        before_close.await;
         let _ = client_w.flush().await;
         let _ = client_w.shutdown().await;
         match r {
@@ -289,7 +294,7 @@ impl Engine {
             self.container_event("attach", &c, &[]);
         }
         let keys = opts.stdin.then(|| opts.detach_keys.clone());
-        let end = proxy(client, shim_stream, keys).await;
+        let end = proxy(client, shim_stream, keys, std::future::ready(())).await;
         if end == ProxyEnd::Detached {
             if let Ok(Some(c)) = self.db().container(&ticket.id) {
                 self.container_event("detach", &c, &[]);

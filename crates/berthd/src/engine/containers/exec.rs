@@ -252,6 +252,18 @@ impl Engine {
             );
         }
         let dir = self.exec_dir(&e.container_id, &e.id);
+        // Waits for the exit and records its code (once).
+        let record_exit = || async {
+            if self.execs.get(&e.id).is_some_and(|x| x.exit_code.is_some()) {
+                return;
+            }
+            let exit = shim::wait(&dir).await;
+            let code = exit.map(|x| x.exit_code).unwrap_or(126);
+            self.execs.update(&e.id, |x| {
+                x.exit_code = Some(code);
+                x.running = false;
+            });
+        };
         if let (Some(client), false) = (client, ticket.detach) {
             let streams = AttachStreams {
                 stdin: e.config.attach_stdin,
@@ -266,29 +278,26 @@ impl Engine {
                     } else {
                         None
                     };
-                    proxy(client, s, keys).await;
+                    // The exit code is recorded before the client sees the stream end.
+                    proxy(client, s, keys, record_exit()).await;
                 }
                 Err(err) => tracing::debug!(exec = %e.id, error = %err, "exec attach failed"),
             }
         }
-        let engine = self.clone();
-        let finish = async move {
-            let exit = shim::wait(&dir).await;
-            let code = exit.map(|x| x.exit_code).unwrap_or(126);
-            engine.execs.update(&e.id, |x| {
-                x.exit_code = Some(code);
-                x.running = false;
-            });
-            if let Ok(c) = engine.resolve_container(&e.container_id) {
-                engine.container_event(
-                    "exec_die",
-                    &c,
-                    &[("execID", e.id.clone()), ("exitCode", code.to_string())],
-                );
-            }
-            let _ = std::fs::remove_dir_all(&dir);
-        };
-        finish.await;
+        record_exit().await;
+        let code = self
+            .execs
+            .get(&e.id)
+            .and_then(|x| x.exit_code)
+            .unwrap_or(126);
+        if let Ok(c) = self.resolve_container(&e.container_id) {
+            self.container_event(
+                "exec_die",
+                &c,
+                &[("execID", e.id.clone()), ("exitCode", code.to_string())],
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Writes the exec's process and starts its shim; `Err((exit code, message))`.
