@@ -1,7 +1,7 @@
 //! Pull, push and login against a real registry (Debian's docker-registry on 127.0.0.1),
 //! through the real docker CLI, the berth CLI and raw HTTP.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_tests::images::*;
@@ -444,4 +444,90 @@ fn killed_pull_leaves_nothing_and_the_next_pull_completes() {
     // c runs on b's data root: stop it before b's directory goes.
     drop(c);
     drop(b);
+}
+
+/// skopeo as an independent client: it reads what berth pushed, and berth pulls and runs
+/// what skopeo pushed; `search` finds both through the registry's catalog.
+#[test]
+fn skopeo_interop_and_search() {
+    let reg = Registry::start();
+    let d = daemon_with_busybox();
+    let _cleanup = ContainerCleanup(&d);
+    let pushed = format!("{}/interop/bb:1", reg.host());
+    ok(d.berth().args(["tag", "busybox", &pushed]));
+    ok(d.berth().args(["push", &pushed]));
+
+    // skopeo inspects and copies out berth's push.
+    let out = ok(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{pushed}"),
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["Digest"].as_str().unwrap().starts_with("sha256:"),
+        "{out}"
+    );
+    assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{out}");
+    let oci = d.dir().join("oci-out");
+    ok(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{pushed}"),
+        &format!("oci:{}:bb", oci.display()),
+    ]));
+    assert!(oci.join("index.json").is_file());
+
+    // skopeo pushes an archive berth saved; berth pulls it into a fresh daemon and runs it.
+    let archive = d.dir().join("bb-save.tar");
+    ok(d.berth()
+        .args(["save", "-o", archive.to_str().unwrap(), "busybox"]));
+    let by_skopeo = format!("{}/interop/sk:1", reg.host());
+    ok(Command::new("skopeo").args([
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{}", archive.display()),
+        &format!("docker://{by_skopeo}"),
+    ]));
+    let d2 = Daemon::start();
+    let _cleanup2 = ContainerCleanup(&d2);
+    ok(d2.berth().args(["pull", &by_skopeo]));
+    assert_eq!(
+        ok(d2
+            .berth()
+            .args(["run", "--rm", &by_skopeo, "echo", "pulled from skopeo"])),
+        "pulled from skopeo\n"
+    );
+
+    // search: the catalog, filtered by the term, with the registry's name in front.
+    let out = ok(d
+        .docker()
+        .args(["search", &format!("{}/interop", reg.host())]));
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("{}/interop/bb", reg.host()),
+            format!("{}/interop/sk", reg.host())
+        ],
+        "{out}"
+    );
+    let out = ok(d.berth().args([
+        "search",
+        "--format",
+        "{{.Name}}",
+        &format!("{}/sk", reg.host()),
+    ]));
+    assert_eq!(out, format!("{}/interop/sk\n", reg.host()));
+    let (code, out) =
+        fails(
+            d.berth()
+                .args(["search", "--limit", "0", &format!("{}/x", reg.host())]),
+        );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("outside the range"), "{out}");
 }

@@ -236,6 +236,50 @@ impl Registries {
         Err(last.unwrap_or_else(|| RegistryError::Config(format!("no endpoint for {domain}"))))
     }
 
+    /// `docker search`: repositories of the registry `domain` whose name contains `query`
+    /// (case-insensitive), at most `limit`. Uses the registry's v1 search API where it has
+    /// one (Docker Hub), else its `/v2/_catalog` (private registries), filtered here.
+    pub async fn search(
+        &self,
+        domain: &str,
+        query: &str,
+        limit: usize,
+        creds: &Credentials,
+    ) -> Result<Vec<SearchResult>, RegistryError> {
+        let mut last = None;
+        for ep in self.endpoints(domain, Access::Pull).await {
+            let repo = match self.connect(&ep, "", creds, Access::Pull).await {
+                Ok(r) => r,
+                Err(e) if e.is_unreachable() => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(hits) = repo.v1_search(query, limit).await? {
+                return Ok(hits);
+            }
+            let q = query.to_lowercase();
+            let hits = repo
+                .catalog()
+                .await?
+                .into_iter()
+                .filter(|name| name.to_lowercase().contains(&q))
+                .take(limit)
+                .map(|name| SearchResult {
+                    name: if domain == DOCKER_HUB_DOMAIN {
+                        name
+                    } else {
+                        format!("{domain}/{name}")
+                    },
+                    ..Default::default()
+                })
+                .collect();
+            return Ok(hits);
+        }
+        Err(last.unwrap_or_else(|| RegistryError::Config(format!("no endpoint for {domain}"))))
+    }
+
     async fn login_endpoint(
         &self,
         ep: &Endpoint,
@@ -319,6 +363,34 @@ pub struct Repository {
     scope: String,
     auth: Arc<Authorizer>,
     chunk_size: u64,
+}
+
+/// One `docker search` hit, in the shape of Docker Hub's v1 search API (and of the
+/// Engine API's `/images/search`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SearchResult {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub star_count: u64,
+    #[serde(default)]
+    pub is_official: bool,
+    #[serde(default)]
+    pub is_automated: bool,
+}
+
+/// Percent-encodes a query value.
+fn url_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// What a cross-repository mount did.
@@ -743,6 +815,68 @@ impl Repository {
             });
         }
         Ok(digest)
+    }
+
+    /// The v1 search API (`/v1/search?q=`), `None` where the registry has none.
+    async fn v1_search(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<SearchResult>>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Results {
+            #[serde(default)]
+            results: Vec<SearchResult>,
+        }
+        let url = format!(
+            "{}/v1/search?q={}&n={limit}",
+            self.endpoint.base,
+            url_escape(query)
+        );
+        let resp = self
+            .send(Method::GET, &url, &[], &[], &|| Ok(transport::empty()))
+            .await?;
+        if resp.status() != StatusCode::OK {
+            return Ok(None);
+        }
+        let body = read_limited(resp, 16 << 20, &url).await?;
+        Ok(serde_json::from_slice::<Results>(&body)
+            .ok()
+            .map(|r| r.results.into_iter().take(limit).collect()))
+    }
+
+    /// Every repository of the registry (`/v2/_catalog`, following `Link` pagination).
+    pub async fn catalog(&self) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Option<Vec<String>>,
+        }
+        let scopes = vec!["registry:catalog:*".to_string()];
+        let mut url = format!("{}/v2/_catalog?n=1000", self.endpoint.base);
+        let mut all = Vec::new();
+        loop {
+            let resp = self
+                .send(Method::GET, &url, &scopes, &[], &|| Ok(transport::empty()))
+                .await?;
+            if resp.status() != StatusCode::OK {
+                return Err(error_from(resp, &Method::GET, &url).await);
+            }
+            let next = next_link(resp.headers());
+            let body = read_limited(resp, 16 << 20, &url).await?;
+            let list: Catalog =
+                serde_json::from_slice(&body).map_err(|e| RegistryError::Status {
+                    method: "Get".into(),
+                    url: url.clone(),
+                    status: 200,
+                    body: format!("invalid catalog: {e}"),
+                })?;
+            all.extend(list.repositories.unwrap_or_default());
+            match next {
+                Some(n) => url = self.absolute(&n),
+                None => return Ok(all),
+            }
+        }
     }
 
     /// Every tag of the repository (following `Link` pagination).

@@ -28,7 +28,8 @@ mod transport;
 
 pub use auth::Credentials;
 pub use client::{
-    server_domain, Access, Endpoint, Mount, ProgressFn, Registries, Repository, DEFAULT_CHUNK_SIZE,
+    server_domain, Access, Endpoint, Mount, ProgressFn, Registries, Repository, SearchResult,
+    DEFAULT_CHUNK_SIZE,
 };
 pub use config::{
     Cidr, RegistryConfig, DEFAULT_CERTS_DIRS, DOCKER_HUB_DOMAIN, DOCKER_HUB_HOST, DOCKER_HUB_INDEX,

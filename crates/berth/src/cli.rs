@@ -92,6 +92,8 @@ pub enum Command {
     Push(PushOpts),
     /// Log in to a registry
     Login(LoginOpts),
+    /// Search a registry for images
+    Search(SearchOpts),
     /// Log out from a registry
     Logout(LogoutOpts),
     /// Create certificates for TLS-protected TCP endpoints
@@ -410,6 +412,25 @@ pub struct PushOpts {
     pub quiet: bool,
     #[arg(value_name = "NAME[:TAG]")]
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchOpts {
+    /// Filter output based on conditions provided (stars=N, is-official=BOOL, is-automated=BOOL)
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Pretty-print search using a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Max number of search results
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// What to search for: a name, or REGISTRY/NAME for a private registry
+    #[arg(value_name = "TERM")]
+    pub term: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod events;
 pub mod image;
 mod info;
 pub mod login;
+mod search;
 mod tls;
 mod version;
 mod volume;
@@ -63,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pull(o) => image::pull::run(&connect()?, &store, o).await,
         Command::Push(o) => image::push::run(&connect()?, &store, o).await,
         Command::Login(o) => login::login(&connect()?, &store, o).await,
+        Command::Search(o) => search::run(&connect()?, &store, o).await,
         Command::Logout(o) => login::logout(&store, o),
         Command::Container(c) => container::run(&connect()?, &store, c).await,
         Command::Inspect(o) => container::inspect::run(&connect()?, o).await,

@@ -46,6 +46,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/load", post(images::load))
         .route("/images/get", get(images::save_many))
         .route("/images/prune", post(images::prune))
+        .route("/images/search", get(registry::search))
         .route("/images/{*rest}", any(images_dispatch))
         .route("/containers/create", post(containers::create))
         .route("/containers/json", get(containers::list))

@@ -211,3 +211,29 @@ mod tests {
         assert!(credentials(&h).is_anonymous());
     }
 }
+
+/// `GET /images/search?term=&limit=&filters=`.
+pub async fn search(
+    State(engine): State<Arc<Engine>>,
+    q: super::extract::QueryPairs,
+    headers: HeaderMap,
+) -> Result<Json<Vec<berth_registry::SearchResult>>, Error> {
+    let term = q.get("term").unwrap_or("");
+    if term.is_empty() {
+        return Err(
+            ApiError::invalid("term is required: give a repository name to search for").into(),
+        );
+    }
+    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => Some(
+            l.parse::<usize>()
+                .map_err(|_| ApiError::invalid(format!("invalid limit {l:?}")))?,
+        ),
+        None => None,
+    };
+    let filters = berth_api::parse_filter_json(q.get("filters").unwrap_or(""))?;
+    let creds = credentials(&headers);
+    Ok(Json(
+        engine.search_images(term, limit, &filters, &creds).await?,
+    ))
+}

@@ -160,3 +160,91 @@ mod tests {
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
     }
 }
+
+/// Splits a `docker search` term into the registry domain and the query: `host[:port]/q`
+/// (the first part has a `.` or `:`, or is `localhost`) searches that registry, anything
+/// else Docker Hub (moby `ParseSearchIndexInfo`).
+pub fn split_search_term(term: &str) -> (String, String) {
+    match term.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+            (first.to_string(), rest.to_string())
+        }
+        _ => (
+            berth_registry::DOCKER_HUB_DOMAIN.to_string(),
+            term.to_string(),
+        ),
+    }
+}
+
+impl Engine {
+    /// `GET /images/search`: at most `limit` (default 25, at most 100) hits, filtered by
+    /// `stars`, `is-official`, `is-automated`.
+    pub async fn search_images(
+        &self,
+        term: &str,
+        limit: Option<usize>,
+        filters: &std::collections::BTreeMap<String, Vec<String>>,
+        creds: &Credentials,
+    ) -> Result<Vec<berth_registry::SearchResult>, ApiError> {
+        const FILTERS: &[&str] = &["stars", "is-official", "is-automated"];
+        if let Some(bad) = filters.keys().find(|k| !FILTERS.contains(&k.as_str())) {
+            return Err(ApiError::invalid(format!("invalid filter '{bad}'")));
+        }
+        let limit = limit.unwrap_or(25);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid(format!(
+                "limit {limit} is outside the range of [1, 100]"
+            )));
+        }
+        let flag = |k: &str| -> Result<Option<bool>, ApiError> {
+            match filters.get(k).and_then(|v| v.first()) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<bool>()
+                    .map(Some)
+                    .map_err(|_| ApiError::invalid(format!("invalid filter '{k}={v}'"))),
+            }
+        };
+        let official = flag("is-official")?;
+        let automated = flag("is-automated")?;
+        let stars = match filters.get("stars").and_then(|v| v.first()) {
+            None => 0,
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|_| ApiError::invalid(format!("invalid filter 'stars={v}'")))?,
+        };
+        let (domain, query) = split_search_term(term);
+        let hits = self
+            .registries
+            .search(&domain, &query, limit, creds)
+            .await
+            .map_err(registry_err)?;
+        Ok(hits
+            .into_iter()
+            .filter(|h| h.star_count >= stars)
+            .filter(|h| official.is_none_or(|o| h.is_official == o))
+            .filter(|h| automated.is_none_or(|a| h.is_automated == a))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_name_their_registry_like_docker() {
+        let s = |t: &str| split_search_term(t);
+        assert_eq!(s("busybox"), ("docker.io".into(), "busybox".into()));
+        assert_eq!(
+            s("library/busybox"),
+            ("docker.io".into(), "library/busybox".into())
+        );
+        assert_eq!(
+            s("127.0.0.1:5000/tools"),
+            ("127.0.0.1:5000".into(), "tools".into())
+        );
+        assert_eq!(s("localhost/x"), ("localhost".into(), "x".into()));
+        assert_eq!(s("reg.example/a/b"), ("reg.example".into(), "a/b".into()));
+    }
+}
