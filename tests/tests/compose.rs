@@ -298,3 +298,74 @@ fn docker_compose_v1_runs_the_project() {
     assert_eq!(count_named(&d, "/networks", None, project), 0);
     assert_eq!(count_named(&d, "/volumes", Some("Volumes"), project), 0);
 }
+
+/// `up --build --wait` of a service built from a Dockerfile, with a file secret, an
+/// override file and a profile; `--remove-orphans`; `down --rmi local` removes the built image.
+#[test]
+fn compose_build_secrets_overrides_orphans_rmi() {
+    let d = daemon_with_busybox();
+    let _cleanup = Cleanup(&d);
+    let project = "berthtest2";
+    let dir = d.dir().join("built");
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        "FROM busybox:latest\nARG MSG=unset\nRUN echo \"$MSG\" > /msg\nCMD [\"sleep\", \"3600\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("token.txt"), "s3cret\n").unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    build:\n      context: ./app\n      args: {MSG: built-by-compose}\n    secrets: [token]\n    stop_grace_period: 1s\n  extra:\n    image: busybox:latest\n    command: sleep 3600\n    stop_grace_period: 1s\n  debug:\n    image: busybox:latest\n    profiles: [dev]\nsecrets:\n  token:\n    file: ./token.txt\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("compose.override.yaml"),
+        "services:\n  app:\n    environment: [FROM_OVERRIDE=yes]\n",
+    )
+    .unwrap();
+    let c = || compose(&d, &dir, project);
+
+    ok(c().args(["up", "-d", "--build", "--wait"]));
+    let list = containers(&d, project);
+    assert_eq!(
+        names(&list),
+        [format!("{project}-app-1"), format!("{project}-extra-1")]
+    );
+    let out = ok(c().args([
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "cat /msg /run/secrets/token; echo $FROM_OVERRIDE",
+    ]));
+    assert_eq!(out, "built-by-compose\ns3cret\nyes\n");
+    let images = ok(c().arg("images"));
+    assert!(images.contains(&format!("{project}-app")), "{images}");
+
+    // `extra` leaves the file: an orphan, removed with --remove-orphans.
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    build:\n      context: ./app\n      args: {MSG: built-by-compose}\n    secrets: [token]\n    stop_grace_period: 1s\nsecrets:\n  token:\n    file: ./token.txt\n",
+    )
+    .unwrap();
+    let before: Vec<Value> = containers(&d, project);
+    ok(c().args(["up", "-d", "--remove-orphans"]));
+    let after = containers(&d, project);
+    assert_eq!(names(&after), [format!("{project}-app-1")]);
+    let app_id = |l: &[Value]| {
+        l.iter()
+            .find(|c| c["Labels"]["com.docker.compose.service"] == "app")
+            .map(|c| c["Id"].clone())
+    };
+    assert_eq!(app_id(&before), app_id(&after), "app was recreated");
+
+    ok(c().args(["down", "--rmi", "local", "-t", "1"]));
+    assert!(containers(&d, project).is_empty());
+    let (code, _) = fails(
+        d.berth()
+            .args(["image", "inspect", &format!("{project}-app")]),
+    );
+    assert_ne!(code, 0);
+}

@@ -368,3 +368,120 @@ fn health(h: &berth_compose::Healthcheck) -> Result<opts::HealthConfig, String> 
         retries: h.retries.unwrap_or(0) as i64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn project(yaml: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        std::fs::write(dir.path().join("token.txt"), "t").unwrap();
+        let l = berth_compose::load(&berth_compose::LoadOptions {
+            cwd: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        l.project
+    }
+
+    fn request(p: &Project, svc: &str) -> Value {
+        let s = &p.services[svc];
+        let inst = Instance {
+            service: svc,
+            number: 1,
+            oneoff: false,
+            name: container_name(p, svc, s, 1),
+        };
+        let req = create_request(p, s, &inst, None, true).unwrap();
+        assert_eq!(req.name.as_deref(), Some(format!("demo-{svc}-1").as_str()));
+        serde_json::to_value(&req.body).unwrap()
+    }
+
+    #[test]
+    fn a_service_becomes_the_create_request_run_would_send() {
+        let p = project(
+            r#"
+services:
+  web:
+    image: busybox
+    entrypoint: ["/bin/sh", "-c"]
+    command: echo hi
+    environment: {A: "1"}
+    ports: ["127.0.0.1:8080:80", {target: 53, protocol: udp}]
+    volumes: ["data:/data:ro", "/host:/host", {type: tmpfs, target: /t}]
+    networks:
+      back: {aliases: [api], ipv4_address: 10.9.0.5}
+      default:
+    healthcheck: {test: ["CMD", "true"], interval: 2s, retries: 3}
+    restart: on-failure:3
+    stop_grace_period: 5s
+    ulimits: {nofile: 1024}
+    deploy: {resources: {limits: {memory: 64M, cpus: "0.5"}}}
+    secrets: [token]
+networks:
+  back: {}
+volumes:
+  data: {}
+secrets:
+  token: {file: ./token.txt}
+"#,
+        );
+        let v = request(&p, "web");
+        assert_eq!(v["Image"], "busybox");
+        assert_eq!(v["Entrypoint"], json!(["/bin/sh", "-c"]));
+        assert_eq!(v["Cmd"], json!(["echo", "hi"]));
+        assert_eq!(v["Env"], json!(["A=1"]));
+        assert_eq!(v["Labels"][LABEL_PROJECT], "demo");
+        assert_eq!(v["Labels"][LABEL_SERVICE], "web");
+        assert_eq!(v["Labels"][LABEL_NUMBER], "1");
+        assert_eq!(v["Labels"][LABEL_ONEOFF], "False");
+        assert_eq!(v["Labels"][LABEL_HASH], config_hash(&p.services["web"]));
+        assert_eq!(v["StopTimeout"], 5);
+        assert_eq!(v["Healthcheck"]["Test"], json!(["CMD", "true"]));
+        assert_eq!(v["Healthcheck"]["Interval"], 2_000_000_000i64);
+        let hc = &v["HostConfig"];
+        assert_eq!(
+            hc["PortBindings"]["80/tcp"],
+            json!([{"HostIp": "127.0.0.1", "HostPort": "8080"}])
+        );
+        assert_eq!(
+            hc["PortBindings"]["53/udp"],
+            json!([{"HostIp": "", "HostPort": ""}])
+        );
+        assert_eq!(hc["Binds"], json!(["/host:/host"]));
+        let mounts = hc["Mounts"].as_array().unwrap();
+        assert_eq!(mounts[0]["Source"], "demo_data");
+        assert_eq!(mounts[0]["ReadOnly"], true);
+        assert_eq!(mounts[1]["Type"], "tmpfs");
+        assert_eq!(mounts[2]["Target"], "/run/secrets/token");
+        assert_eq!(mounts[2]["ReadOnly"], true);
+        assert_eq!(hc["RestartPolicy"]["Name"], "on-failure");
+        assert_eq!(hc["RestartPolicy"]["MaximumRetryCount"], 3);
+        assert_eq!(hc["Memory"], 64 * 1024 * 1024);
+        assert_eq!(hc["NanoCpus"], 500_000_000);
+        assert_eq!(hc["Ulimits"][0]["Name"], "nofile");
+        // The first network (by name) in the request, with the service name as an alias.
+        assert_eq!(hc["NetworkMode"], "demo_back");
+        let ep = &v["NetworkingConfig"]["EndpointsConfig"]["demo_back"];
+        assert_eq!(ep["Aliases"], json!(["web", "api"]));
+        assert_eq!(ep["IPAMConfig"]["IPv4Address"], "10.9.0.5");
+        assert_eq!(ordered_networks(&p.services["web"]), ["back", "default"]);
+    }
+
+    #[test]
+    fn bad_values_name_the_service_and_key() {
+        let p = project("services:\n  web:\n    image: busybox\n    restart: sometimes\n");
+        let s = &p.services["web"];
+        let inst = Instance {
+            service: "web",
+            number: 1,
+            oneoff: false,
+            name: "x".into(),
+        };
+        let e = create_request(&p, s, &inst, None, true).unwrap_err();
+        assert!(e.starts_with("services.web.restart"), "{e}");
+    }
+}
