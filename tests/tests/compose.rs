@@ -369,3 +369,31 @@ fn compose_build_secrets_overrides_orphans_rmi() {
     );
     assert_ne!(code, 0);
 }
+
+/// Attached `up`: prefixed output of every container, returning once they have all exited;
+/// `run` gives the one-off's exit status.
+#[test]
+fn compose_up_attached_streams_prefixed_logs() {
+    let d = daemon_with_busybox();
+    let _cleanup = Cleanup(&d);
+    let project = "berthtest3";
+    let dir = d.dir().join("attached");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        "services:\n  one:\n    image: busybox:latest\n    command: sh -c 'echo first; echo second'\n  two:\n    image: busybox:latest\n    command: echo from-two\n",
+    )
+    .unwrap();
+    let out = ok(compose(&d, &dir, project).arg("up"));
+    assert!(out.contains(&format!("{project}-one-1 | first")), "{out}");
+    assert!(out.contains(&format!("{project}-one-1 | second")), "{out}");
+    assert!(
+        out.contains(&format!("{project}-two-1 | from-two")),
+        "{out}"
+    );
+    let (code, _) =
+        fails(compose(&d, &dir, project).args(["run", "--rm", "-T", "one", "sh", "-c", "exit 7"]));
+    assert_eq!(code, 7);
+    ok(compose(&d, &dir, project).arg("down"));
+    assert!(containers(&d, project).is_empty());
+}
