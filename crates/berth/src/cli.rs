@@ -155,6 +155,8 @@ pub enum Command {
     Port(PortOpts),
     /// Build an image from a Dockerfile
     Build(BuildOpts),
+    /// Define and run multi-container applications (issue #9)
+    Compose(crate::commands::compose::ComposeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,9 @@
 //! One module per command; `run` dispatches. Commands print to stdout and return an exit
 //! code; errors bubble up to `main`, which prints them once.
 
-mod build; // issue #8
-mod container;
+pub(crate) mod build; // issue #8
+pub(crate) mod compose; // issue #9
+pub(crate) mod container;
 mod context;
 mod df;
 mod events;
@@ -93,6 +94,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(o) => container::export::run(&connect()?, o).await,
         Command::Port(o) => container::port::run(&connect()?, o).await,
         Command::Build(o) => build::run(&connect()?, o).await,
+        Command::Compose(a) => compose::run(connect, &store, a).await,
     }
 }
 

@@ -189,29 +189,6 @@ fn json_response(body: Body) -> Response {
     resp
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_x_registry_auth_like_dockerd() {
-        let mut h = HeaderMap::new();
-        assert_eq!(credentials(&h), Credentials::default());
-        let json = r#"{"username":"u","password":"p?>","serveraddress":"127.0.0.1:5000"}"#;
-        let enc = base64::engine::general_purpose::URL_SAFE.encode(json);
-        h.insert("X-Registry-Auth", enc.parse().unwrap());
-        assert_eq!(credentials(&h), Credentials::basic("u", "p?>"));
-        let json = r#"{"auth":"dTpwdw=="}"#;
-        let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(json);
-        h.insert("X-Registry-Auth", enc.parse().unwrap());
-        assert_eq!(credentials(&h), Credentials::basic("u", "pw"));
-        h.insert("X-Registry-Auth", "e30=".parse().unwrap());
-        assert!(credentials(&h).is_anonymous());
-        h.insert("X-Registry-Auth", "!!!".parse().unwrap());
-        assert!(credentials(&h).is_anonymous());
-    }
-}
-
 /// `GET /images/search?term=&limit=&filters=`.
 pub async fn search(
     State(engine): State<Arc<Engine>>,
@@ -236,4 +213,27 @@ pub async fn search(
     Ok(Json(
         engine.search_images(term, limit, &filters, &creds).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_x_registry_auth_like_dockerd() {
+        let mut h = HeaderMap::new();
+        assert_eq!(credentials(&h), Credentials::default());
+        let json = r#"{"username":"u","password":"p?>","serveraddress":"127.0.0.1:5000"}"#;
+        let enc = base64::engine::general_purpose::URL_SAFE.encode(json);
+        h.insert("X-Registry-Auth", enc.parse().unwrap());
+        assert_eq!(credentials(&h), Credentials::basic("u", "p?>"));
+        let json = r#"{"auth":"dTpwdw=="}"#;
+        let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(json);
+        h.insert("X-Registry-Auth", enc.parse().unwrap());
+        assert_eq!(credentials(&h), Credentials::basic("u", "pw"));
+        h.insert("X-Registry-Auth", "e30=".parse().unwrap());
+        assert!(credentials(&h).is_anonymous());
+        h.insert("X-Registry-Auth", "!!!".parse().unwrap());
+        assert!(credentials(&h).is_anonymous());
+    }
 }
