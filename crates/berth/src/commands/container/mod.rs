@@ -71,16 +71,21 @@ pub fn container_path(name: &str, rest: &str) -> String {
     format!("/containers/{}{rest}", encode_path(name))
 }
 
-/// docker's pattern for commands over several containers: act on each in turn, print the
+/// docker's pattern for commands over several containers: act on them concurrently, print the
 /// name of each that worked, every error on stderr, and exit 1 when anything failed.
-pub async fn for_each<'a, F, Fut>(names: &'a [String], mut f: F) -> Result<ExitCode>
+pub async fn for_each<'a, F, Fut>(names: &'a [String], f: F) -> Result<ExitCode>
 where
     F: FnMut(&'a str) -> Fut,
     Fut: Future<Output = Result<Option<String>, ClientError>>,
 {
+    use futures_util::StreamExt;
+    // Like docker's parallelOperation: up to 50 at once, results printed in input order.
+    let mut results = futures_util::stream::iter(names.iter().map(String::as_str))
+        .map(f)
+        .buffered(PARALLEL_OPERATIONS);
     let mut errors = Vec::new();
-    for name in names {
-        match f(name).await {
+    while let Some(r) = results.next().await {
+        match r {
             Ok(Some(line)) => println!("{line}"),
             Ok(None) => {}
             Err(e @ ClientError::Api { .. }) => errors.push(e.to_string()),
@@ -93,6 +98,9 @@ where
         Err(StatusError::new(errors.join("\n")).into())
     }
 }
+
+/// How many containers `stop`, `rm`, `kill`... handle at once (docker's limit).
+const PARALLEL_OPERATIONS: usize = 50;
 
 /// A bad-usage error the way docker reports one for `run`/`create`/`exec`: exit 125, the
 /// message, and where to find help.
