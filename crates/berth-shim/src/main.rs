@@ -36,6 +36,7 @@ mod logfile;
 mod memory;
 mod reaper;
 mod run;
+mod runc;
 mod seccomp_compat;
 mod supervise;
 mod timefmt;
