@@ -159,6 +159,29 @@ fn runc_run_attached_tty_and_exit_codes() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "/dev/pts/0\r\nxterm\r\n");
 
+    // The spec is the same as for berth's runtime: network namespace, bind mounts, limits.
+    let vol = d.dir().join("runc-vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "from host\n").unwrap();
+    let (code, out, err) = docker(
+        &d,
+        &[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "-v",
+            &format!("{}:/data", vol.display()),
+            "--memory",
+            "64m",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /data/f; ip -o link show eth0 >/dev/null && echo eth0; hostname | wc -c",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "from host\neth0\n13\n"), "{err}");
+
     // 127: runc's own message, Docker's exit code.
     let (code, _, err) = docker(
         &d,

@@ -248,3 +248,52 @@ fn runc_exec_runs_in_the_container() {
     assert_cleaned_up(&h, s.shim_pid);
     assert!(runc_list(&h.state).lines().count() <= 1);
 }
+
+#[test]
+fn runc_non_executable_is_permission() {
+    require_runc!();
+    let mut h = Harness::new(&SpecOpts::new(&["/etc/passwd"]));
+    let s = h.start(&RUNC);
+    assert_eq!(s.code, 126, "stderr {}", s.stderr);
+    let e: serde_json::Value = serde_json::from_str(s.stderr.trim()).unwrap();
+    assert_eq!(e["kind"], "permission");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("exec: \"/etc/passwd\": permission denied"),
+        "{e}"
+    );
+    assert!(h.leftover_cgroups().is_empty());
+}
+
+#[test]
+fn runc_container_gets_default_signal_state() {
+    require_runc!();
+    let mut h = Harness::new(&SpecOpts::new(&["cat", "/proc/self/status"]));
+    let s = h.start(&RUNC);
+    assert_eq!(s.code, 0, "stderr: {}", s.stderr);
+    assert_eq!(wait_exit_file(&h.state, T)["exit_code"], 0);
+    let all: String = h
+        .log_entries()
+        .iter()
+        .map(|e| e["log"].as_str().unwrap().to_string())
+        .collect();
+    assert!(all.contains("SigBlk:\t0000000000000000"), "{all}");
+    assert!(all.contains("SigIgn:\t0000000000000000"), "{all}");
+    assert_cleaned_up(&h, s.shim_pid);
+}
+
+#[test]
+fn runc_oom_kill_is_detected() {
+    require_runc!();
+    let mut opts = SpecOpts::new(&["dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"]);
+    opts.memory_limit = Some(32 * 1024 * 1024);
+    let mut h = Harness::new(&opts);
+    let s = h.start(&RUNC);
+    assert_eq!(s.code, 0, "stderr: {}", s.stderr);
+    let exit = wait_exit_file(&h.state, T);
+    assert_eq!(exit["oom_killed"], true, "{exit}");
+    assert_eq!(exit["exit_code"], 137, "{exit}");
+    assert_cleaned_up(&h, s.shim_pid);
+}
