@@ -8,8 +8,10 @@ pub const USAGE: &str = "\
 usage:
   berth-shim start --id ID --bundle DIR --state DIR [--log PATH] [--tty] [--stdin]
                    [--log-max-size BYTES] [--log-max-file N] [--replay-buffer BYTES]
+                   [--runtime berth|runc] [--runtime-path PATH]
   berth-shim exec  --state DIR --exec-id ID --process FILE [--id CONTAINER_ID] [--tty] [--stdin]
                    [--log PATH] [--log-max-size BYTES] [--log-max-file N] [--replay-buffer BYTES]
+                   [--runtime berth|runc] [--runtime-path PATH]
 ";
 
 /// Default bytes of early output kept for the first attach client of an exec (`start` keeps none
@@ -34,12 +36,23 @@ pub struct IoOpts {
     pub replay_buffer: usize,
 }
 
+/// Which OCI runtime creates the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// youki's libcontainer, linked into the shim (`--runtime berth`, the default).
+    Libcontainer,
+    /// The runc binary (`--runtime runc`): `runc create`/`start`/`exec`/`delete`, state in
+    /// `<state>/runc`. `path` is the binary (`--runtime-path`, default `runc` from PATH).
+    Runc { path: PathBuf },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartOpts {
     pub id: String,
     pub bundle: PathBuf,
     pub state: PathBuf,
     pub io: IoOpts,
+    pub runtime: Runtime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +65,7 @@ pub struct ExecOpts {
     /// Container id; found in the state dir when omitted.
     pub id: Option<String>,
     pub io: IoOpts,
+    pub runtime: Runtime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +114,8 @@ where
     let mut state = None;
     let mut exec_id = None;
     let mut process = None;
+    let mut runtime_name = None;
+    let mut runtime_path = None;
     let mut io = IoOpts {
         tty: false,
         stdin: false,
@@ -139,6 +155,8 @@ where
             "--replay-buffer" => {
                 io.replay_buffer = parse_size(&value("--replay-buffer")?)? as usize;
             }
+            "--runtime" => runtime_name = Some(value("--runtime")?),
+            "--runtime-path" => runtime_path = Some(PathBuf::from(value("--runtime-path")?)),
             "--tty" | "-t" if inline.is_none() => io.tty = true,
             "--stdin" | "-i" if inline.is_none() => io.stdin = true,
             other => return err(format!("unknown option {other:?}")),
@@ -152,6 +170,19 @@ where
     if let Some(log) = io.log.take() {
         io.log = Some(absolute(log)?);
     }
+    let runtime = match (runtime_name.as_deref(), runtime_path) {
+        (None | Some("berth"), None) => Runtime::Libcontainer,
+        (None | Some("berth"), Some(_)) => return err("--runtime-path needs --runtime runc"),
+        (Some("runc"), path) => Runtime::Runc {
+            path: match path {
+                // A bare name is looked up on PATH; anything else must survive the chdir.
+                Some(p) if p.components().count() > 1 || p.is_absolute() => absolute(p)?,
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => PathBuf::from("runc"),
+            },
+        },
+        (Some(other), _) => return err(format!("--runtime: unknown runtime {other:?}")),
+    };
     if is_exec {
         let exec_id = exec_id.ok_or_else(|| UsageError("--exec-id is required".into()))?;
         check_id("--exec-id", &exec_id)?;
@@ -165,6 +196,7 @@ where
             process: absolute(process)?,
             id,
             io,
+            runtime,
         }))
     } else {
         let id = id.ok_or_else(|| UsageError("--id is required".into()))?;
@@ -175,6 +207,7 @@ where
             bundle: absolute(bundle)?,
             state,
             io,
+            runtime,
         }))
     }
 }
@@ -250,6 +283,55 @@ mod tests {
         assert_eq!(o.io.log_max_size, Some(10 << 20));
         assert_eq!(o.io.log_max_file, 3);
         assert_eq!(o.io.replay_buffer, 0);
+        assert_eq!(o.runtime, Runtime::Libcontainer);
+    }
+
+    #[test]
+    fn parses_runtime() {
+        let base = ["start", "--id", "a", "--bundle", "/b", "--state", "/s"];
+        let rt = |extra: &[&str]| {
+            let args = base.iter().chain(extra).copied();
+            match parse(args) {
+                Ok(Command::Start(o)) => Ok(o.runtime),
+                Ok(_) => panic!(),
+                Err(e) => Err(e),
+            }
+        };
+        assert_eq!(rt(&["--runtime", "berth"]).unwrap(), Runtime::Libcontainer);
+        assert_eq!(
+            rt(&["--runtime", "runc"]).unwrap(),
+            Runtime::Runc {
+                path: PathBuf::from("runc")
+            }
+        );
+        assert_eq!(
+            rt(&["--runtime=runc", "--runtime-path", "/usr/sbin/runc"]).unwrap(),
+            Runtime::Runc {
+                path: PathBuf::from("/usr/sbin/runc")
+            }
+        );
+        let Runtime::Runc { path } =
+            rt(&["--runtime", "runc", "--runtime-path", "bin/runc"]).unwrap()
+        else {
+            panic!()
+        };
+        assert!(path.is_absolute() && path.ends_with("bin/runc"), "{path:?}");
+        assert!(rt(&["--runtime", "crun"]).is_err());
+        assert!(rt(&["--runtime-path", "/usr/sbin/runc"]).is_err());
+        let c = parse([
+            "exec",
+            "--state",
+            "/s",
+            "--process",
+            "/p",
+            "--exec-id",
+            "e",
+            "--runtime",
+            "runc",
+        ])
+        .unwrap();
+        let Command::Exec(o) = c else { panic!() };
+        assert!(matches!(o.runtime, Runtime::Runc { .. }));
     }
 
     #[test]

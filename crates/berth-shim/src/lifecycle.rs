@@ -11,20 +11,21 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::cli::{ExecOpts, IoOpts, StartOpts};
+use crate::cli::{ExecOpts, IoOpts, Runtime, StartOpts};
 use crate::daemonize::{daemonize, Handshake, Ready};
 use crate::exitfile::{self, EXEC_DIR, RUNTIME_DIR, SHIM_PID_FILE, SHIM_SOCK};
 use crate::io::{self as shimio, bind_unix};
 use crate::logfile::JsonLog;
 use crate::reaper::{become_subreaper, reap_all, ChildSignals, OomCounter};
 use crate::run::{self, Failure};
+use crate::runc::Runc;
 use crate::supervise::Supervisor;
 
 /// `berth-shim start`. Returns only for errors found before daemonizing (main reports them);
 /// past that point the foreground exits in `daemonize` and the daemon exits from here.
 pub fn start(o: StartOpts) -> Result<(), Failure> {
-    let runtime = o.state.join(RUNTIME_DIR);
-    fs::create_dir_all(&runtime).map_err(|e| io_failure("creating the state dir", e))?;
+    let backend = Backend::new(&o.runtime, &o.state, &o.state);
+    fs::create_dir_all(backend.root()).map_err(|e| io_failure("creating the state dir", e))?;
     if !o.bundle.join("config.json").is_file() {
         return Err(Failure::other(format!(
             "{}/config.json: no such file",
@@ -53,26 +54,18 @@ pub fn start(o: StartOpts) -> Result<(), Failure> {
         log,
     } = shim;
 
-    let mut container = match run::create(&o.id, &o.bundle, &runtime, stdio) {
+    let (created, pid) = match backend.create(&o.id, &o.bundle, stdio) {
         Ok(c) => c,
         Err(f) => {
             pending.cleanup();
             fail(hs, &o.state, f)
         }
     };
-    let Some(pid) = container.pid().map(|p| p.as_raw()) else {
-        let _ = run::delete(&runtime, &o.id);
-        fail(
-            hs,
-            &o.state,
-            Failure::other("libcontainer reported no init pid"),
-        )
-    };
     let abort = |hs: Handshake, f: Failure| -> ! {
         // SAFETY: SIGKILL to our own (unreaped) child.
         unsafe { libc::kill(pid, libc::SIGKILL) };
         wait_for(pid);
-        let _ = run::delete(&runtime, &o.id);
+        let _ = backend.delete(&o.id);
         fail(hs, &o.state, f)
     };
     let endpoints = match pending.connect() {
@@ -92,10 +85,9 @@ pub fn start(o: StartOpts) -> Result<(), Failure> {
         Ok(s) => s,
         Err(e) => abort(hs, io_failure("signalfd", e)),
     };
-    if let Err(f) = run::start(&mut container) {
+    if let Err(f) = backend.start(created, &o.id) {
         abort(hs, f);
     }
-    drop(container);
     hs.send(&Ready::Started {
         pid,
         shim_pid: std::process::id() as i32,
@@ -115,7 +107,7 @@ pub fn start(o: StartOpts) -> Result<(), Failure> {
         replay_limit: o.io.replay_buffer,
     };
     sup.run(|| {
-        if let Err(f) = run::delete(&runtime, &o.id) {
+        if let Err(f) = backend.delete(&o.id) {
             eprintln!("berth-shim: deleting the container: {}", f.message);
         }
     });
@@ -124,14 +116,14 @@ pub fn start(o: StartOpts) -> Result<(), Failure> {
 
 /// `berth-shim exec`.
 pub fn exec(o: ExecOpts) -> Result<(), Failure> {
-    let runtime = o.state.join(RUNTIME_DIR);
+    let dir = o.state.join(EXEC_DIR).join(&o.exec_id);
+    let backend = Backend::new(&o.runtime, &o.state, &dir);
     let id = match &o.id {
         Some(id) => id.clone(),
-        None => find_container_id(&runtime)?,
+        None => find_container_id(backend.root())?,
     };
-    let dir = o.state.join(EXEC_DIR).join(&o.exec_id);
     fs::create_dir_all(&dir).map_err(|e| io_failure("creating the exec dir", e))?;
-    // The process's `terminal` must agree with --tty: write the spec libcontainer reads.
+    // The process's `terminal` must agree with --tty: write the spec the runtime reads.
     let process_path = dir.join("process.json");
     let data = fs::read(&o.process)
         .map_err(|e| io_failure(&format!("reading {}", o.process.display()), e))?;
@@ -159,7 +151,7 @@ pub fn exec(o: ExecOpts) -> Result<(), Failure> {
             Err(f) => fail(hs, &dir, f),
         },
     };
-    let pid = match run::exec(&id, &runtime, &process_path, stdio) {
+    let pid = match backend.exec(&id, &process_path, stdio) {
         Ok(pid) => pid,
         Err(f) => {
             pending.cleanup();
@@ -200,6 +192,88 @@ pub fn exec(o: ExecOpts) -> Result<(), Failure> {
     };
     sup.run(|| {});
     std::process::exit(0);
+}
+
+/// The OCI runtime behind `--runtime`: youki's libcontainer in this process (state in
+/// `<state>/runtime`), or the runc binary (state in `<state>/runc`).
+enum Backend {
+    Youki(PathBuf),
+    Runc(Runc),
+}
+
+/// A created container waiting for `start`.
+enum Created {
+    Youki(Box<libcontainer::container::Container>),
+    Runc,
+}
+
+impl Backend {
+    /// `state`: the container's state dir; `dir`: this shim's (the same, or the exec's).
+    fn new(rt: &Runtime, state: &Path, dir: &Path) -> Self {
+        match rt {
+            Runtime::Libcontainer => Backend::Youki(state.join(RUNTIME_DIR)),
+            Runtime::Runc { path } => Backend::Runc(Runc::new(path, state, dir)),
+        }
+    }
+
+    /// Where the runtime keeps per-container state (`<root>/<id>/state.json` for both).
+    fn root(&self) -> &Path {
+        match self {
+            Backend::Youki(root) => root,
+            Backend::Runc(r) => r.root(),
+        }
+    }
+
+    /// Creates the container; returns it with its init's host pid.
+    fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        stdio: shimio::ContainerStdio,
+    ) -> Result<(Created, i32), Failure> {
+        match self {
+            Backend::Youki(root) => {
+                let c = run::create(id, bundle, root, stdio)?;
+                match c.pid() {
+                    Some(pid) => Ok((Created::Youki(Box::new(c)), pid.as_raw())),
+                    None => {
+                        let _ = run::delete(root, id);
+                        Err(Failure::other("libcontainer reported no init pid"))
+                    }
+                }
+            }
+            Backend::Runc(r) => Ok((Created::Runc, r.create(id, bundle, stdio)?)),
+        }
+    }
+
+    fn start(&self, created: Created, id: &str) -> Result<(), Failure> {
+        match (self, created) {
+            (_, Created::Youki(mut c)) => run::start(&mut c),
+            (Backend::Runc(r), Created::Runc) => r.start(id),
+            (Backend::Youki(_), Created::Runc) => Err(Failure::other("runtime mismatch")),
+        }
+    }
+
+    /// Removes the runtime's state and the container's cgroups once its init has exited.
+    fn delete(&self, id: &str) -> Result<(), Failure> {
+        match self {
+            Backend::Youki(root) => run::delete(root, id),
+            Backend::Runc(r) => r.delete(id),
+        }
+    }
+
+    /// Starts an extra process in the running container; returns its host pid.
+    fn exec(
+        &self,
+        id: &str,
+        process: &Path,
+        stdio: shimio::ContainerStdio,
+    ) -> Result<i32, Failure> {
+        match self {
+            Backend::Youki(root) => run::exec(id, root, process, stdio),
+            Backend::Runc(r) => r.exec(id, process, stdio),
+        }
+    }
 }
 
 /// What the daemon sets up before any process exists.

@@ -17,12 +17,13 @@
 //! `berth-shim start` (foreground, run by berthd; `cli` parses it, `lifecycle` sequences the
 //! steps) → `daemonize` (double fork, `setsid`) → the daemon locks `shim.pid`, makes itself a
 //! child subreaper (`reaper`), binds `shim.sock`, prepares stdio (`io`), creates and starts
-//! the container with libcontainer (`run`), reports `{"pid":…,"shim_pid":…}` through a pipe
+//! the container with libcontainer (`run`) — or, with `--runtime runc`, the runc binary
+//! (`runc`) — reports `{"pid":…,"shim_pid":…}` through a pipe
 //! to the foreground, which prints it and exits 0 → the daemon drops the pages of the creation
 //! code (`memory`) and `supervise`s: copies output to the json-file log (`logfile`) and attach
 //! clients, serves `shim.sock` (`control`), reaps the exit, deletes the container's runtime
 //! state and cgroups, writes `exit.json` (`exitfile`), answers waiters, and exits.
-//! `berth-shim exec` is the same dance around libcontainer's tenant builder.
+//! `berth-shim exec` is the same dance around libcontainer's tenant builder (or `runc exec`).
 //!
 //! The full CLI and socket protocol are in `PROTOCOL.md` next to this crate's `Cargo.toml`.
 
@@ -36,6 +37,7 @@ mod logfile;
 mod memory;
 mod reaper;
 mod run;
+mod runc;
 mod seccomp_compat;
 mod supervise;
 mod timefmt;

@@ -340,7 +340,7 @@ fn errno_text(e: i32) -> String {
 /// The container process must not inherit the shim's signal state: Rust ignores SIGPIPE, and
 /// "ignore" dispositions (berthd's, or whoever started it) and the blocked mask survive exec.
 /// The raw syscall also reaches the real-time signals glibc keeps to itself (32, 33).
-fn reset_signals() {
+pub(crate) fn reset_signals() {
     #[repr(C)]
     struct KernelSigaction {
         handler: usize,

@@ -72,6 +72,11 @@ pub struct Flags {
     /// tini-static from PATH)
     #[arg(long = "init-path", value_name = "PATH")]
     pub init_path: Option<PathBuf>,
+    // runtime hook: the runc binary for `--runtime runc` (default: runc on PATH)
+    /// The runc binary run for containers created with `--runtime runc` (default: runc from
+    /// PATH)
+    #[arg(long = "runtime-runc", value_name = "PATH")]
+    pub runtime_runc: Option<PathBuf>,
     // networking: --bridge, --bip, --default-address-pool, --iptables, --ip-forward, --mtu
     #[command(flatten)]
     pub net: crate::engine::networks::config::NetFlags,
@@ -97,6 +102,8 @@ pub struct FileConfig {
     pub registry_mirrors: Option<Vec<String>>,
     pub plugins_dir: Option<Vec<PathBuf>>,
     pub init_path: Option<PathBuf>,
+    // runtime hook: dockerd's `"runtimes": {"runc": {"path": "/usr/sbin/runc"}}`
+    pub runtimes: Option<std::collections::BTreeMap<String, RuntimeEntry>>,
     // networking (engine/networks/config.rs)
     pub bridge: Option<String>,
     pub bip: Option<String>,
@@ -105,6 +112,16 @@ pub struct FileConfig {
     pub ip_forward: Option<bool>,
     pub mtu: Option<u32>,
     pub firewall_table: Option<String>,
+}
+
+// runtime hook
+/// One entry of daemon.json's `runtimes` (dockerd's format; berth knows only `runc`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeEntry {
+    pub path: PathBuf,
+    #[serde(default, rename = "runtimeArgs")]
+    pub runtime_args: Vec<String>,
 }
 
 /// TLS settings for TCP listeners.
@@ -131,6 +148,9 @@ pub struct Config {
     pub plugin_dirs: Vec<PathBuf>,
     /// The init binary for `--init`, when one was configured or found.
     pub init_path: Option<PathBuf>,
+    /// runtime hook: the runc binary for `--runtime runc`, when configured or on PATH
+    /// (a bare `runc` then, as dockerd shows it).
+    pub runc_path: Option<PathBuf>,
     /// Default bridge, address pools, firewall.
     pub net: crate::engine::networks::config::NetConfig,
 }
@@ -208,7 +228,9 @@ impl Config {
             &pick(&flags.registry_mirrors, &file.registry_mirrors),
         )?;
         let net = crate::engine::networks::config::NetConfig::load(&flags.net, &file)?;
+        let runc_path = runc_path(flags, &file)?; // runtime hook
         Ok(Config {
+            runc_path,
             net,
             listeners,
             data_root: flags
@@ -248,6 +270,31 @@ fn find_init() -> Option<PathBuf> {
         .iter()
         .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
         .find(|p| p.is_file())
+}
+
+// runtime hook
+/// The runc binary: `--runtime-runc`, daemon.json's `runtimes.runc.path`, else `runc` when it
+/// is on PATH.
+fn runc_path(flags: &Flags, file: &FileConfig) -> Result<Option<PathBuf>> {
+    let mut from_file = None;
+    for (name, entry) in file.runtimes.iter().flatten() {
+        if name != "runc" {
+            bail!("runtimes: unknown runtime {name:?}: berth runs its own runtime (\"berth\") and \"runc\"");
+        }
+        if !entry.runtime_args.is_empty() {
+            bail!("runtimes: runtimeArgs are not supported");
+        }
+        from_file = Some(entry.path.clone());
+    }
+    if let Some(p) = flags.runtime_runc.clone().or(from_file) {
+        if p.as_os_str().is_empty() {
+            bail!("the runc runtime needs a path");
+        }
+        return Ok(Some(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|d| d.join("runc").is_file());
+    Ok(found.then(|| PathBuf::from("runc")))
 }
 
 /// Reads the config file; a missing file is fine only when it is the default path.
@@ -316,6 +363,11 @@ fn check_conflicts(flags: &Flags, file: &FileConfig) -> Result<()> {
         flags.init_path.is_some(),
         file.init_path.is_some(),
     );
+    check(
+        "runtimes",
+        flags.runtime_runc.is_some(),
+        file.runtimes.is_some(),
+    ); // runtime hook
     check(
         "plugins-dir",
         !flags.plugins_dirs.is_empty(),
@@ -432,6 +484,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("registry-mirrors"), "{err}");
+    }
+
+    // runtime hook
+    #[test]
+    fn runc_runtime_path() {
+        let c = load(&["--runtime-runc", "/opt/runc"], None).unwrap();
+        assert_eq!(c.runc_path, Some(PathBuf::from("/opt/runc")));
+        let c = load(
+            &[],
+            Some(r#"{"runtimes": {"runc": {"path": "/usr/sbin/runc"}}}"#),
+        )
+        .unwrap();
+        assert_eq!(c.runc_path, Some(PathBuf::from("/usr/sbin/runc")));
+        assert!(load(&[], Some(r#"{"runtimes": {"crun": {"path": "/x"}}}"#)).is_err());
+        assert!(load(
+            &[],
+            Some(r#"{"runtimes": {"runc": {"path": "/x", "runtimeArgs": ["--debug"]}}}"#)
+        )
+        .is_err());
+        assert!(load(
+            &["--runtime-runc", "/a"],
+            Some(r#"{"runtimes": {"runc": {"path": "/b"}}}"#)
+        )
+        .is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use berth_api::models::{
-    IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig, SwarmInfo, SystemInfo,
+    IndexInfo, LocalNodeState, PluginsInfo, RegistryServiceConfig, Runtime, SwarmInfo, SystemInfo,
     SystemVersion, SystemVersionComponents, SystemVersionPlatform,
 };
 use berth_api::{MAX_API_VERSION, MIN_API_VERSION};
@@ -170,10 +170,31 @@ impl Engine {
             live_restore_enabled: Some(false),
             isolation: None,
             security_options: Some(vec!["name=seccomp,profile=builtin".to_string()]),
+            // runtime hook: berth's own runtime (libcontainer in berth-shim), the default, and
+            // runc when berthd has one.
+            runtimes: Some(runtimes(config.runc_path.as_deref())),
+            default_runtime: Some(super::containers::DEFAULT_RUNTIME.to_string()),
             warnings: Some(warnings),
             ..Default::default()
         }
     }
+}
+
+// runtime hook
+/// `/info`'s `Runtimes`, dockerd's shape: `{"berth": {"path": "berth-shim"}, "runc": {"path": "runc"}}`.
+fn runtimes(runc: Option<&std::path::Path>) -> HashMap<String, Runtime> {
+    let entry = |path: String| Runtime {
+        path: Some(path),
+        ..Default::default()
+    };
+    let mut m = HashMap::from([(
+        super::containers::DEFAULT_RUNTIME.to_string(),
+        entry("berth-shim".to_string()),
+    )]);
+    if let Some(p) = runc {
+        m.insert("runc".to_string(), entry(p.display().to_string()));
+    }
+    m
 }
 
 /// `/info`'s `RegistryConfig`: insecure networks, Docker Hub (with its mirrors) and each

@@ -91,7 +91,29 @@ fn spec_err(e: berth_runtime::SpecError) -> ApiError {
     }
 }
 
+// runtime hook
+/// `HostConfig.Runtime` of berth's own runtime (libcontainer inside berth-shim), the default.
+pub(crate) const DEFAULT_RUNTIME: &str = "berth";
+
 impl Engine {
+    // runtime hook
+    /// The OCI runtime of a container: `None` for berth's own (also `""`), `Some(path)` for
+    /// `runc` (the binary berthd was configured with or found on PATH). Anything else is
+    /// dockerd's 400.
+    pub(crate) fn container_runtime(
+        &self,
+        host_config: &HostConfig,
+    ) -> Result<Option<std::path::PathBuf>, ApiError> {
+        let name = host_config.runtime.as_str();
+        match name {
+            "" | DEFAULT_RUNTIME => Ok(None),
+            "runc" if self.config().runc_path.is_some() => Ok(self.config().runc_path),
+            _ => Err(ApiError::invalid(format!(
+                "unknown or invalid runtime name: {name}"
+            ))),
+        }
+    }
+
     /// Returns the new container's ID.
     pub fn create_container(
         &self,
@@ -119,6 +141,7 @@ impl Engine {
         let config = merge_image_config(&body.config, &image_cfg).map_err(spec_err)?;
         let host_config = body.host_config.unwrap_or_default();
         check_log_config(&host_config.log_config)?;
+        self.container_runtime(&host_config)?; // runtime hook
         let id = hex::encode(rand::random::<[u8; 32]>());
 
         // Everything but the user (resolved against the image's files at start) is checked

@@ -329,6 +329,9 @@ impl Engine {
         let process = exec_process(&base, &dir.join("rootfs"), &req, &LinuxHost)
             .map_err(|x| fail(x.to_string()))?;
         let exec_dir = self.exec_dir(&c.id, &e.id);
+        let runc = self
+            .container_runtime(&host_config)
+            .map_err(|x| fail(x.message))?; // runtime hook
         std::fs::create_dir_all(&exec_dir).map_err(|x| fail(x.to_string()))?;
         let process_file = exec_dir.join("process.json");
         std::fs::write(
@@ -343,6 +346,7 @@ impl Engine {
             &process_file,
             tty,
             e.config.attach_stdin,
+            runc.as_deref(), // runtime hook
         )
         .await
         .map_err(|f| {

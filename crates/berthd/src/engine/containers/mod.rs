@@ -37,6 +37,7 @@ pub use archive::ExtractRequest;
 pub use changes::Change;
 pub use commit::CommitOptions;
 pub use create::CreateBody;
+pub(crate) use create::DEFAULT_RUNTIME; // runtime hook
 
 /// One change of a container's recorded state; `state` is `None` when it was removed.
 #[derive(Debug, Clone)]

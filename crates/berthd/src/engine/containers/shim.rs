@@ -45,6 +45,7 @@ pub struct LogSettings<'a> {
 }
 
 /// Starts the container's shim; returns the container's host pid once it runs.
+#[allow(clippy::too_many_arguments)] // runtime hook: `runc` made it eight
 pub async fn start(
     id: &str,
     bundle: &Path,
@@ -53,6 +54,7 @@ pub async fn start(
     tty: bool,
     stdin: bool,
     replay_buffer: u64,
+    runc: Option<&Path>, // runtime hook
 ) -> Result<i64, StartFailure> {
     let mut cmd = tokio::process::Command::new(shim_binary());
     cmd.arg("start")
@@ -80,6 +82,7 @@ pub async fn start(
     if replay_buffer > 0 {
         cmd.arg("--replay-buffer").arg(replay_buffer.to_string());
     }
+    runtime_args(&mut cmd, runc); // runtime hook
     run_foreground(cmd).await
 }
 
@@ -92,6 +95,7 @@ pub async fn exec(
     process: &Path,
     tty: bool,
     stdin: bool,
+    runc: Option<&Path>, // runtime hook
 ) -> Result<i64, StartFailure> {
     let mut cmd = tokio::process::Command::new(shim_binary());
     cmd.arg("exec")
@@ -109,7 +113,20 @@ pub async fn exec(
     if stdin {
         cmd.arg("--stdin");
     }
+    runtime_args(&mut cmd, runc); // runtime hook
     run_foreground(cmd).await
+}
+
+// runtime hook
+/// `--runtime runc --runtime-path P` for a container created with `--runtime runc`; nothing
+/// for berth's own runtime (the shim's default).
+fn runtime_args(cmd: &mut tokio::process::Command, runc: Option<&Path>) {
+    if let Some(path) = runc {
+        cmd.arg("--runtime")
+            .arg("runc")
+            .arg("--runtime-path")
+            .arg(path);
+    }
 }
 
 /// Runs the foreground shim invocation and reads its one-line report.

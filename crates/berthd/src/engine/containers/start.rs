@@ -201,6 +201,10 @@ impl Engine {
             max_file: opts.get("max-file").map(String::as_str),
         };
         let logging = host_config.log_config.r#type != "none";
+        // runtime hook
+        let runc = self
+            .container_runtime(host_config)
+            .map_err(|e| fail(e.message))?;
         shim::start(
             &c.id,
             &bundle,
@@ -215,6 +219,7 @@ impl Engine {
             } else {
                 0
             },
+            runc.as_deref(), // runtime hook
         )
         .await
     }
