@@ -40,6 +40,8 @@ pub struct Engine {
     attach_waiters: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// Networking state beyond the DB (firewall backend, proxies, DNS servers).
     net: networks::NetState,
+    /// health hook: the running healthcheck monitors.
+    health: containers::health::HealthMonitors,
 }
 
 impl Engine {
@@ -66,6 +68,7 @@ impl Engine {
             container_changes: tokio::sync::broadcast::channel(1024).0,
             execs: Default::default(),
             attach_waiters: Default::default(),
+            health: Default::default(), // health hook
         }))
     }
 

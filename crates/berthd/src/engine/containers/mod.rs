@@ -11,6 +11,7 @@ mod commit;
 mod create;
 pub mod exec;
 mod export;
+pub mod health; // health hook
 mod inspect;
 mod list;
 mod logs;
