@@ -159,10 +159,15 @@ fn encode(e: &Event) -> Bytes {
 /// `GET /system/df` in the API 1.41–1.47 shape.
 pub async fn df(State(engine): State<Arc<Engine>>) -> Result<Json<serde_json::Value>, Error> {
     let (layers_size, images) = engine.images_disk_usage()?;
+    let containers = engine.list_containers(&crate::engine::containers::ListOptions {
+        all: true,
+        size: true,
+        ..Default::default()
+    })?;
     Ok(Json(serde_json::json!({
         "LayersSize": layers_size,
         "Images": images,
-        "Containers": [],
+        "Containers": containers,
         "Volumes": engine.volumes_disk_usage()?,
         "BuildCache": [],
     })))
