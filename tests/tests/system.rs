@@ -194,7 +194,9 @@ fn berth_system_prune_prints_dockers_summary() {
     let out = ok(d.berth().args(["system", "prune", "-a", "--volumes", "-f"]));
     assert!(out.contains("Deleted Volumes:"), "{out}");
     assert!(out.contains("Deleted Images:"), "{out}");
-    assert!(fails(d.docker().args(["volume", "inspect", "bpvol"])).0 != 0);
+    // Like docker 23+: anonymous volumes only; the named one stays.
+    ok(d.docker().args(["volume", "inspect", "bpvol"]));
+    assert_eq!(ok(d.docker().args(["volume", "ls", "-q"])).trim(), "bpvol");
     assert_eq!(ok(d.docker().args(["images", "-aq"])).trim(), "");
 }
 

@@ -66,7 +66,13 @@ fn summary(df: &Value) -> Vec<Value> {
             layers_size,
             layers_size - used,
         ),
-        row("Containers", containers.len(), 0, 0, 0),
+        row(
+            "Containers",
+            containers.len(),
+            containers.iter().filter(|c| running(c)).count(),
+            containers.iter().map(size_rw).sum(),
+            containers.iter().filter(|c| !running(c)).map(size_rw).sum(),
+        ),
         row(
             "Local Volumes",
             volumes.len(),
@@ -76,6 +82,17 @@ fn summary(df: &Value) -> Vec<Value> {
         ),
         row("Build Cache", cache.len(), 0, 0, 0),
     ]
+}
+
+fn running(c: &Value) -> bool {
+    matches!(
+        c["State"].as_str(),
+        Some("running" | "paused" | "restarting")
+    )
+}
+
+fn size_rw(c: &Value) -> i64 {
+    c["SizeRw"].as_i64().unwrap_or(0).max(0)
 }
 
 fn row(kind: &str, total: usize, active: usize, size: i64, reclaimable: i64) -> Value {

@@ -41,6 +41,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/auth", post(registry::auth))
         .route("/events", get(system::events))
         .route("/system/df", get(system::df))
+        .route("/berth/system/check", get(system::check)) // check hook (berth extension)
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/load", post(images::load))

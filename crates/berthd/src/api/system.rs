@@ -172,3 +172,14 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> Result<Json<serde_json::Va
         "BuildCache": [],
     })))
 }
+
+/// `GET /berth/system/check` (a berth extension): the start-up consistency check as a dry
+/// run: what it would repair now.
+pub async fn check(
+    State(engine): State<Arc<Engine>>,
+) -> Result<Json<crate::engine::check::CheckReport>, Error> {
+    let report = tokio::task::spawn_blocking(move || engine.check_data_root(false))
+        .await
+        .map_err(|e| berth_api::ApiError::internal(e.to_string()))?;
+    Ok(Json(report))
+}

@@ -2,6 +2,7 @@
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
 pub mod build; // the builder (issue #8)
+pub mod check; // check hook: the start-up consistency check
 pub mod containers;
 pub mod images;
 pub mod networks;
