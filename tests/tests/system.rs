@@ -182,6 +182,17 @@ fn berth_system_prune_prints_dockers_summary() {
     ok(d.docker().args([
         "run", "--name", "bpkeep", "--label", "keep=1", "busybox", "true",
     ]));
+    let v = ok(d.berth().args(["system", "df", "-v"]));
+    assert!(
+        v.contains("Containers space usage") && v.contains("bpwriter"),
+        "{v}"
+    );
+    let summary = ok(d.berth().args(["system", "df"]));
+    let containers = summary
+        .lines()
+        .find(|l| l.starts_with("Containers"))
+        .unwrap();
+    assert!(!containers.contains(" 0B"), "{summary}");
     let out = ok(d
         .berth()
         .args(["system", "prune", "-f", "--filter", "label!=keep"]));

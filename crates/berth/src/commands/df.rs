@@ -170,6 +170,31 @@ fn print_verbose(df: &Value) -> Result<()> {
         ],
         &images,
     )?;
+    println!("\nContainers space usage:\n");
+    let containers: Vec<Value> = list(df, "Containers")
+        .iter()
+        .map(|c| {
+            let id: String = c["Id"].as_str().unwrap_or("").chars().take(12).collect();
+            let name = c["Names"][0].as_str().unwrap_or("").trim_start_matches('/');
+            json!({
+                "ID": id, "Image": c["Image"], "Command": format!("{:?}", c["Command"].as_str().unwrap_or("")),
+                "Size": human_size(size_rw(c)), "Status": c["Status"], "Names": name,
+            })
+        })
+        .collect();
+    print_formatted(
+        "table",
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Size}}\t{{.Status}}\t{{.Names}}",
+        &[
+            ("ID", "CONTAINER ID"),
+            ("Image", "IMAGE"),
+            ("Command", "COMMAND"),
+            ("Size", "SIZE"),
+            ("Status", "STATUS"),
+            ("Names", "NAMES"),
+        ],
+        &containers,
+    )?;
     println!("\nLocal Volumes space usage:\n");
     let volumes: Vec<Value> = list(df, "Volumes")
         .iter()
