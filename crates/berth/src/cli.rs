@@ -236,6 +236,35 @@ pub enum SystemCommand {
     Info(FormatOpt),
     /// Get real time events from the server
     Events(EventsOpts),
+    /// Remove unused data
+    Prune(SystemPruneOpts), // check hook
+    /// Check the data root for a crash's leftovers (dry run of berthd's start-up check)
+    Check(SystemCheckOpts), // check hook
+}
+
+/// check hook: `berth system prune`.
+#[derive(Debug, Args)]
+pub struct SystemPruneOpts {
+    /// Remove all unused images not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    pub volumes: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter", value_parser = parse_filter)]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// check hook: `berth system check`.
+#[derive(Debug, Args)]
+pub struct SystemCheckOpts {
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -66,7 +66,13 @@ fn summary(df: &Value) -> Vec<Value> {
             layers_size,
             layers_size - used,
         ),
-        row("Containers", containers.len(), 0, 0, 0),
+        row(
+            "Containers",
+            containers.len(),
+            containers.iter().filter(|c| running(c)).count(),
+            containers.iter().map(size_rw).sum(),
+            containers.iter().filter(|c| !running(c)).map(size_rw).sum(),
+        ),
         row(
             "Local Volumes",
             volumes.len(),
@@ -76,6 +82,17 @@ fn summary(df: &Value) -> Vec<Value> {
         ),
         row("Build Cache", cache.len(), 0, 0, 0),
     ]
+}
+
+fn running(c: &Value) -> bool {
+    matches!(
+        c["State"].as_str(),
+        Some("running" | "paused" | "restarting")
+    )
+}
+
+fn size_rw(c: &Value) -> i64 {
+    c["SizeRw"].as_i64().unwrap_or(0).max(0)
 }
 
 fn row(kind: &str, total: usize, active: usize, size: i64, reclaimable: i64) -> Value {
@@ -152,6 +169,31 @@ fn print_verbose(df: &Value) -> Result<()> {
             ("Containers", "CONTAINERS"),
         ],
         &images,
+    )?;
+    println!("\nContainers space usage:\n");
+    let containers: Vec<Value> = list(df, "Containers")
+        .iter()
+        .map(|c| {
+            let id: String = c["Id"].as_str().unwrap_or("").chars().take(12).collect();
+            let name = c["Names"][0].as_str().unwrap_or("").trim_start_matches('/');
+            json!({
+                "ID": id, "Image": c["Image"], "Command": format!("{:?}", c["Command"].as_str().unwrap_or("")),
+                "Size": human_size(size_rw(c)), "Status": c["Status"], "Names": name,
+            })
+        })
+        .collect();
+    print_formatted(
+        "table",
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Size}}\t{{.Status}}\t{{.Names}}",
+        &[
+            ("ID", "CONTAINER ID"),
+            ("Image", "IMAGE"),
+            ("Command", "COMMAND"),
+            ("Size", "SIZE"),
+            ("Status", "STATUS"),
+            ("Names", "NAMES"),
+        ],
+        &containers,
     )?;
     println!("\nLocal Volumes space usage:\n");
     let volumes: Vec<Value> = list(df, "Volumes")

@@ -11,6 +11,7 @@ pub mod image;
 mod info;
 pub mod login;
 mod search;
+mod system; // check hook: system prune, system check
 mod tls;
 mod version;
 mod volume;
@@ -51,6 +52,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             events::run(&connect()?, o).await
         }
         Command::System(SystemCommand::Df(o)) => df::run(&connect()?, o).await,
+        Command::System(SystemCommand::Prune(o)) => system::prune(&connect()?, o).await, // check hook
+        Command::System(SystemCommand::Check(o)) => system::check(&connect()?, o).await, // check hook
         Command::Context(c) => context::run(&cli.global, &store, c),
         Command::Tls(t) => tls::run(t),
         Command::Volume(c) => volume::run(&connect()?, c).await,

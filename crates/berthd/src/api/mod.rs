@@ -41,6 +41,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/auth", post(registry::auth))
         .route("/events", get(system::events))
         .route("/system/df", get(system::df))
+        .route("/berth/system/check", get(system::check)) // check hook (berth extension)
         .route("/images/json", get(images::list))
         .route("/images/create", post(images::create))
         .route("/images/load", post(images::load))
@@ -120,12 +121,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
 async fn versioned(mut req: Request, next: Next) -> Response {
     tracing::debug!(method = %req.method(), uri = %req.uri(), "request");
     let (prefix, rest) = ApiVersion::split_path(req.uri().path());
+    let mut version_seen = None;
     if let Some(v) = prefix {
-        if let Err(e) = v
+        match v
             .parse::<ApiVersion>()
             .and_then(ApiVersion::check_supported)
         {
-            return stamp(Error(ApiError::invalid(e.to_string())).response());
+            Err(e) => return stamp(Error(ApiError::invalid(e.to_string())).response()),
+            // health hook: handlers whose behaviour depends on the version read it here
+            // (volume prune: every unused volume before 1.42, only anonymous ones since).
+            Ok(version) => version_seen = Some(version),
         }
         let path_and_query = match req.uri().query() {
             Some(q) => format!("{rest}?{q}"),
@@ -136,6 +141,9 @@ async fn versioned(mut req: Request, next: Next) -> Response {
         if let Ok(uri) = Uri::from_parts(parts) {
             *req.uri_mut() = uri;
         }
+    }
+    if let Some(v) = version_seen {
+        req.extensions_mut().insert(v);
     }
     stamp(next.run(req).await)
 }

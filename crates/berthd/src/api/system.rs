@@ -159,11 +159,27 @@ fn encode(e: &Event) -> Bytes {
 /// `GET /system/df` in the API 1.41–1.47 shape.
 pub async fn df(State(engine): State<Arc<Engine>>) -> Result<Json<serde_json::Value>, Error> {
     let (layers_size, images) = engine.images_disk_usage()?;
+    let containers = engine.list_containers(&crate::engine::containers::ListOptions {
+        all: true,
+        size: true,
+        ..Default::default()
+    })?;
     Ok(Json(serde_json::json!({
         "LayersSize": layers_size,
         "Images": images,
-        "Containers": [],
+        "Containers": containers,
         "Volumes": engine.volumes_disk_usage()?,
         "BuildCache": [],
     })))
+}
+
+/// `GET /berth/system/check` (a berth extension): the start-up consistency check as a dry
+/// run: what it would repair now.
+pub async fn check(
+    State(engine): State<Arc<Engine>>,
+) -> Result<Json<crate::engine::check::CheckReport>, Error> {
+    let report = tokio::task::spawn_blocking(move || engine.check_data_root(false))
+        .await
+        .map_err(|e| berth_api::ApiError::internal(e.to_string()))?;
+    Ok(Json(report))
 }

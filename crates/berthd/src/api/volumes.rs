@@ -45,8 +45,16 @@ pub async fn remove(
 
 pub async fn prune(
     State(engine): State<Arc<Engine>>,
+    version: Option<axum::Extension<berth_api::ApiVersion>>,
     q: QueryPairs,
 ) -> Result<Json<VolumePruneResponse>, Error> {
-    let filters = parse_filter_json(q.get("filters").unwrap_or(""))?;
+    let mut filters = parse_filter_json(q.get("filters").unwrap_or(""))?;
+    // health hook (system prune): before API 1.42 a prune removed every unused volume,
+    // named ones too (dockerd adds `all=true` for such clients, e.g. docker 20.10).
+    if version.is_some_and(|v| v.0 < berth_api::ApiVersion::new(1, 42)) {
+        filters
+            .entry("all".to_string())
+            .or_insert_with(|| vec!["true".to_string()]);
+    }
     Ok(Json(engine.prune_volumes(&filters)?))
 }

@@ -2,6 +2,7 @@
 //! here knows about HTTP; each method returns API models or an [`berth_api::ApiError`].
 
 pub mod build; // the builder (issue #8)
+pub mod check; // check hook: the start-up consistency check
 pub mod containers;
 pub mod images;
 pub mod networks;
@@ -40,6 +41,8 @@ pub struct Engine {
     attach_waiters: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// Networking state beyond the DB (firewall backend, proxies, DNS servers).
     net: networks::NetState,
+    /// health hook: the running healthcheck monitors.
+    health: containers::health::HealthMonitors,
 }
 
 impl Engine {
@@ -66,6 +69,7 @@ impl Engine {
             container_changes: tokio::sync::broadcast::channel(1024).0,
             execs: Default::default(),
             attach_waiters: Default::default(),
+            health: Default::default(), // health hook
         }))
     }
 

@@ -41,6 +41,7 @@ pub async fn run(flags: Flags) -> Result<()> {
     let log = init_logging(&config.log_level)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let engine = Engine::open(config.clone(), stop_rx.clone())?;
+    engine.check_data_root(true); // check hook: before serving, before the restore
     engine.init_networks().await?; // networking hook
     engine.restore_containers();
     engine.start_policy_containers();

@@ -17,7 +17,8 @@ impl Engine {
                 .layers()
                 .map_err(store_err)?
                 .iter()
-                .map(|l| l.size)
+                // health hook (system prune): what the disk gives back, blobs included.
+                .map(|l| l.size + l.blob_size)
                 .sum())
         };
         let before = layer_bytes(self)?;

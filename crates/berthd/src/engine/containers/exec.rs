@@ -92,6 +92,11 @@ impl ExecStore {
         self.with(|m, _| m.retain(|_, e| e.container_id != container_id));
     }
 
+    /// health hook: forgets one instance (a finished healthcheck probe).
+    pub fn forget(&self, exec_id: &str) {
+        self.with(|m, _| m.remove(exec_id));
+    }
+
     /// Exec IDs of a container (inspect's `ExecIDs`).
     pub fn ids_of(&self, container_id: &str) -> Vec<String> {
         self.with(|m, _| {

@@ -18,7 +18,7 @@ pub struct ListOptions {
 }
 
 const FILTERS: &[&str] = &[
-    "ancestor", "before", "exited", "id", "label", "name", "since", "status",
+    "ancestor", "before", "exited", "health", "id", "label", "name", "since", "status",
 ];
 
 impl Engine {
@@ -58,6 +58,14 @@ impl Engine {
             let pass = opts.filters.iter().all(|(k, values)| {
                 values.iter().any(|v| match k.as_str() {
                     "status" => *v == st.status,
+                    // health hook: starting / healthy / unhealthy, or none.
+                    "health" => {
+                        *v == st
+                            .health
+                            .as_ref()
+                            .map(|h| h.status.as_str())
+                            .unwrap_or("none")
+                    }
                     "name" => c.name.contains(v.trim_start_matches('/')),
                     "id" => c.id.starts_with(v.as_str()),
                     "exited" => {

@@ -11,6 +11,7 @@ mod commit;
 mod create;
 pub mod exec;
 mod export;
+pub mod health; // health hook
 mod inspect;
 mod list;
 mod logs;
@@ -52,7 +53,17 @@ pub use update::UpdateBody;
 use super::images::store_err;
 use super::Engine;
 
+/// check hook: whether a shim is alive in the shim state dir `dir`.
+pub(crate) fn shim_alive(dir: &std::path::Path) -> bool {
+    shim::alive(dir)
+}
+
 impl Engine {
+    /// check hook: whether the container's shim is alive.
+    pub(crate) fn container_shim_alive(&self, id: &str) -> bool {
+        shim::alive(&self.container_dir(id).join("shim"))
+    }
+
     /// `<root>/containers/<id>`: the container's files (upper/work dirs, logs, bundle).
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.root.path().join("containers").join(id)

@@ -26,6 +26,7 @@ impl Engine {
             self.wait_not_running(&c.id, std::time::Duration::from_secs(30))
                 .await;
         }
+        self.stop_health_monitor(&c.id); // health hook
         self.release_container_network(&c.id).await; // networking hook
         let dir = self.container_dir(&c.id);
         unmount_overlay(&dir.join("rootfs")).map_err(|e| {

@@ -102,9 +102,11 @@ impl Engine {
                 st.running = true;
                 st.pid = pid;
                 st.started_at = now_rfc3339();
+                st.health = self.initial_health(&c, previous.health.as_ref()); // health hook
                 self.save_state(&c.id, &st)?;
                 self.container_event("start", &c, &[]);
                 self.watch_exit(c.id.clone());
+                self.start_health_monitor(&c.id); // health hook
                 Ok(true)
             }
             Err(e) => {
@@ -244,6 +246,7 @@ impl Engine {
         let Ok(c) = self.resolve_container(id) else {
             return;
         };
+        self.stop_health_monitor(&c.id); // health hook
         let mut st = self.container_state(&c);
         st.status = "exited".into();
         st.running = false;
@@ -298,6 +301,7 @@ impl Engine {
             if shim::alive(&state_dir) {
                 tracing::info!(container = %c.id, "container still running: reconnected to its shim");
                 self.watch_exit(c.id.clone());
+                self.start_health_monitor(&c.id); // health hook
             } else {
                 let engine = self.clone();
                 tokio::spawn(async move {

@@ -29,6 +29,9 @@ pub struct State {
     pub manually_stopped: bool,
     #[serde(default, rename = "BerthRestartDelayMs")]
     pub restart_delay_ms: u64,
+    /// health hook: Docker's `Health` (only for containers with a healthcheck).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health::Health>,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
             restart_count: 0,
             manually_stopped: false,
             restart_delay_ms: 0,
+            health: None, // health hook
         }
     }
 
@@ -69,7 +73,11 @@ impl State {
         };
         match self.status.as_str() {
             "created" => "Created".into(),
-            "running" => format!("Up {}", ago(&self.started_at)),
+            // health hook: "Up 5 seconds (healthy)", "(health: starting)", "(unhealthy)"
+            "running" => match &self.health {
+                Some(h) => format!("Up {} ({})", ago(&self.started_at), h.ps_word()),
+                None => format!("Up {}", ago(&self.started_at)),
+            },
             "paused" => format!("Up {} (Paused)", ago(&self.started_at)),
             "exited" => format!("Exited ({}) {} ago", self.exit_code, ago(&self.finished_at)),
             "restarting" => format!(
