@@ -152,6 +152,69 @@ pub struct Display<W: Write> {
     terminal: bool,
     width: usize,
     ids: HashMap<String, usize>,
+    /// The overall bar under the per-layer lines (terminal only; moby#4022).
+    overall: Overall,
+}
+
+/// What the overall bar adds up: bytes moved per layer, and the layers done.
+#[derive(Default)]
+struct Overall {
+    /// id → (bytes downloaded or pushed, size), from `Downloading` / `Pushing` progress.
+    bytes: HashMap<String, (i64, i64)>,
+    done: std::collections::HashSet<String>,
+    drawn: bool,
+}
+
+impl Overall {
+    /// Statuses that end a layer's part of a pull or push.
+    const DONE: &'static [&'static str] = &[
+        "Pull complete",
+        "Already exists",
+        "Pushed",
+        "Layer already exists",
+        "Download complete",
+    ];
+
+    fn record(&mut self, jm: &JsonMessage) {
+        let Some(id) = jm.id.as_deref().filter(|i| !i.is_empty()) else {
+            return;
+        };
+        let status = jm.status.as_deref().unwrap_or("");
+        match (status, jm.progress_detail.as_ref()) {
+            ("Downloading" | "Pushing", Some(p)) if p.total > 0 => {
+                self.bytes
+                    .insert(id.to_string(), (p.current.min(p.total), p.total));
+            }
+            (s, _) if Self::DONE.contains(&s) || s.starts_with("Mounted from") => {
+                if let Some(b) = self.bytes.get_mut(id) {
+                    b.0 = b.1;
+                }
+                self.done.insert(id.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    /// `Total: [====>   ]  45.2MB/200.1MB  3/5 layers`, or nothing before any progress.
+    fn line(&self, layers: usize, width: usize) -> Option<String> {
+        if self.bytes.is_empty() {
+            return None;
+        }
+        let (current, total) = self
+            .bytes
+            .values()
+            .fold((0, 0), |(c, t), (bc, bt)| (c + bc, t + bt));
+        let p = Progress {
+            current,
+            total,
+            ..Default::default()
+        };
+        let done = self.done.len().min(layers);
+        Some(format!(
+            "Total: {}  {done}/{layers} layers",
+            render_progress(&p, width, 0)
+        ))
+    }
 }
 
 impl<W: Write> Display<W> {
@@ -162,6 +225,35 @@ impl<W: Write> Display<W> {
             terminal,
             width: if terminal { terminal_width() } else { 200 },
             ids: HashMap::new(),
+            overall: Overall::default(),
+        }
+    }
+
+    /// Clears the overall bar's line (the cursor sits on it, below the layer lines).
+    fn clear_overall(&mut self) {
+        if self.overall.drawn {
+            let _ = write!(self.out, "\x1b[2K\r");
+            self.overall.drawn = false;
+        }
+    }
+
+    /// Draws the overall bar on the line below the layer lines, cursor left on it.
+    fn draw_overall(&mut self) {
+        if !self.terminal || self.ids.len() < 2 {
+            return;
+        }
+        if let Some(line) = self.overall.line(self.ids.len(), self.width) {
+            let _ = write!(self.out, "\x1b[2K\r{line}\r");
+            self.overall.drawn = true;
+        }
+    }
+
+    /// Ends the display: the overall bar stays as the last line.
+    pub fn finish(&mut self) {
+        if self.overall.drawn {
+            let _ = writeln!(self.out);
+            self.overall.drawn = false;
+            let _ = self.out.flush();
         }
     }
 
@@ -175,6 +267,10 @@ impl<W: Write> Display<W> {
         if let Some(aux) = &jm.aux {
             on_aux(aux);
             return Ok(());
+        }
+        self.clear_overall();
+        if self.terminal {
+            self.overall.record(jm);
         }
         let id = jm.id.as_deref().unwrap_or("");
         let mut diff = 0;
@@ -196,11 +292,18 @@ impl<W: Write> Display<W> {
             }
         } else {
             // Output that is not progress starts a new block of progress lines.
+            if !self.ids.is_empty() {
+                self.finish();
+            }
             self.ids.clear();
+            self.overall = Overall::default();
         }
         let result = self.show(jm);
         if !id.is_empty() && self.terminal && diff > 0 {
             let _ = write!(self.out, "\x1b[{diff}B");
+        }
+        if result.is_ok() {
+            self.draw_overall();
         }
         let _ = self.out.flush();
         result
@@ -278,6 +381,7 @@ where
                 .map_err(StatusError::new)?;
         }
     }
+    display.finish();
     decoder.finish()
 }
 
@@ -404,6 +508,26 @@ mod tests {
             }
         }
         (String::from_utf8(out).unwrap(), result, aux)
+    }
+
+    #[test]
+    fn an_overall_bar_adds_up_the_layers_on_a_terminal() {
+        let msgs: &[&[u8]] = &[
+            br#"{"status":"Pulling fs layer","progressDetail":{},"id":"a"}"#,
+            br#"{"status":"Pulling fs layer","progressDetail":{},"id":"b"}"#,
+            br#"{"status":"Downloading","progressDetail":{"current":500000,"total":1000000},"id":"a"}"#,
+            br#"{"status":"Downloading","progressDetail":{"current":0,"total":3000000},"id":"b"}"#,
+            br#"{"status":"Pull complete","progressDetail":{},"id":"a"}"#,
+        ];
+        let (out, r, _) = show_all(msgs, true);
+        assert!(r.is_ok());
+        // a is complete (1 MB counted whole), b has 0 of 3 MB.
+        assert!(out.contains("Total: "), "{out:?}");
+        let last = out.rsplit("Total: ").next().unwrap();
+        assert!(last.contains("1MB/4MB  1/2 layers"), "{out:?}");
+        // Not on a pipe: no bar at all.
+        let (out, _, _) = show_all(msgs, false);
+        assert!(!out.contains("Total"), "{out:?}");
     }
 
     #[test]

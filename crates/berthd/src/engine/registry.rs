@@ -35,11 +35,13 @@ impl Progress {
             .map_err(|_| ApiError::internal("the client went away"))
     }
 
-    /// `{"status": …, "id": …}`.
+    /// `{"status": …, "id": …}`; with an id also `"progressDetail": {}` as dockerd sends it,
+    /// so clients keep the message on that id's line instead of starting a new block.
     pub async fn status(&self, id: &str, status: impl Into<String>) -> Result<(), ApiError> {
         let mut m = JsonMessage::status(status);
         if !id.is_empty() {
             m.id = Some(id.to_string());
+            m.progress_detail = Some(serde_json::json!({}));
         }
         self.send(m).await
     }

@@ -155,6 +155,12 @@ impl Engine {
             if !matches!(hc.restart_policy.name.as_str(), "always" | "unless-stopped") {
                 continue;
             }
+            let mut due = st.clone();
+            due.restarting = true;
+            due.status = "restarting".into();
+            if self.save_state(&c.id, &due).is_err() {
+                continue;
+            }
             let engine = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = engine.start_container_as(&c.id, true).await {

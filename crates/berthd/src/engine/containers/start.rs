@@ -61,6 +61,10 @@ impl Engine {
         if st.running {
             return Ok(false);
         }
+        // A policy restart the user overtook (stop, kill, start, rm) is dropped.
+        if by_policy && (st.manually_stopped || !st.restarting) {
+            return Ok(false);
+        }
         let previous = st.clone();
         let config: ContainerConfig =
             serde_json::from_str(&c.config).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -94,6 +98,15 @@ impl Engine {
         match result {
             Ok(pid) => {
                 st = State::created();
+                // A `stop` that came while this policy restart was starting saw no running
+                // container; honour it now.
+                let stopped_meanwhile = by_policy
+                    && self
+                        .db()
+                        .container(&c.id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|now| self.container_state(&now).manually_stopped);
                 if by_policy {
                     st.restart_count = previous.restart_count + 1;
                     st.restart_delay_ms = previous.restart_delay_ms;
@@ -107,6 +120,13 @@ impl Engine {
                 self.container_event("start", &c, &[]);
                 self.watch_exit(c.id.clone());
                 self.start_health_monitor(&c.id); // health hook
+                if stopped_meanwhile {
+                    let engine = self.clone();
+                    let id = c.id.clone();
+                    tokio::spawn(async move {
+                        let _ = engine.stop_container(&id, Some(0), None).await;
+                    });
+                }
                 Ok(true)
             }
             Err(e) => {
