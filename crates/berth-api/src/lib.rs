@@ -17,6 +17,7 @@ mod version;
 pub mod volumes;
 
 pub use error::{ApiError, ErrorBody, ErrorKind};
+pub mod detach;
 pub use events::{parse_filter_json, Event, EventFilters};
 pub use version::{ApiVersion, VersionError, MAX_API_VERSION, MIN_API_VERSION};
 

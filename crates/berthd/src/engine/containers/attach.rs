@@ -11,15 +11,13 @@
 
 use std::sync::Arc;
 
+use berth_api::detach::{DetachMatcher, DEFAULT_DETACH_KEYS};
 use berth_api::ApiError;
 use berth_runtime::ContainerConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::shim::{self, AttachStreams};
 use crate::engine::Engine;
-
-/// Docker's default detach sequence.
-pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
 
 #[derive(Debug, Clone)]
 pub struct AttachOptions {
@@ -44,85 +42,12 @@ pub enum ProxyEnd {
     ClientGone,
 }
 
-/// Parses Docker's detach-key syntax: `ctrl-p,ctrl-q`, `a,ctrl-@`.
+/// Parses Docker's detach-key syntax (`ctrl-p,ctrl-q`); empty means the default.
 pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, ApiError> {
     if s.is_empty() {
         return Ok(DEFAULT_DETACH_KEYS.to_vec());
     }
-    let bad = || {
-        ApiError::invalid(format!(
-            "Invalid detach keys ({s}) provided: use a comma-separated list of single characters and ctrl-<value> (e.g. ctrl-p,ctrl-q)"
-        ))
-    };
-    let mut keys = Vec::new();
-    for key in s.split(',') {
-        if let Some(c) = key.strip_prefix("ctrl-") {
-            let c = c.as_bytes();
-            if c.len() != 1 {
-                return Err(bad());
-            }
-            let k = match c[0] {
-                b'a'..=b'z' => c[0] - b'a' + 1,
-                b'@' => 0,
-                b'[' => 27,
-                b'\\' => 28,
-                b']' => 29,
-                b'^' => 30,
-                b'_' => 31,
-                _ => return Err(bad()),
-            };
-            keys.push(k);
-        } else if key.len() == 1 {
-            keys.push(key.as_bytes()[0]);
-        } else {
-            return Err(bad());
-        }
-    }
-    Ok(keys)
-}
-
-/// Watches the client's input for the detach sequence. Bytes that start the sequence are
-/// held back until it is clear they are not the sequence, then passed on.
-pub struct EscapeProxy {
-    keys: Vec<u8>,
-    matched: usize,
-}
-
-impl EscapeProxy {
-    pub fn new(keys: Vec<u8>) -> Self {
-        Self { keys, matched: 0 }
-    }
-
-    /// Filters one chunk: the bytes to forward, and whether the sequence was typed.
-    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::with_capacity(input.len());
-        if self.keys.is_empty() {
-            out.extend_from_slice(input);
-            return (out, false);
-        }
-        for &b in input {
-            if b == self.keys[self.matched] {
-                self.matched += 1;
-                if self.matched == self.keys.len() {
-                    self.matched = 0;
-                    return (out, true);
-                }
-            } else {
-                out.extend_from_slice(&self.keys[..self.matched]);
-                self.matched = 0;
-                if b == self.keys[0] {
-                    self.matched = 1;
-                    if self.keys.len() == 1 {
-                        self.matched = 0;
-                        return (out, true);
-                    }
-                } else {
-                    out.push(b);
-                }
-            }
-        }
-        (out, false)
-    }
+    berth_api::detach::parse_detach_keys(s).map_err(ApiError::invalid)
 }
 
 /// Joins `client` and the shim's attach stream until the output ends, the client detaches
@@ -153,7 +78,7 @@ where
         }
     };
     let input = async {
-        let mut escape = detach_keys.map(EscapeProxy::new);
+        let mut escape = detach_keys.map(DetachMatcher::new);
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             let n = match client_r.read(&mut buf).await {
@@ -370,30 +295,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detach_keys_parse_like_docker() {
+    fn empty_detach_keys_mean_dockers_default_and_bad_ones_are_a_400() {
         assert_eq!(parse_detach_keys("").unwrap(), vec![16, 17]);
-        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
-        assert_eq!(
-            parse_detach_keys("a,ctrl-@,ctrl-_").unwrap(),
-            vec![b'a', 0, 31]
-        );
-        assert!(parse_detach_keys("ctrl-").is_err());
-        assert!(parse_detach_keys("ab").is_err());
-        assert!(parse_detach_keys("ctrl-1").is_err());
-    }
-
-    #[test]
-    fn escape_proxy_passes_near_misses_and_catches_the_sequence() {
-        let mut e = EscapeProxy::new(vec![16, 17]);
-        assert_eq!(e.feed(b"ab"), (b"ab".to_vec(), false));
-        // A held-back first key that turns out not to start the sequence is passed on.
-        assert_eq!(e.feed(&[16]), (vec![], false));
-        assert_eq!(e.feed(b"x"), (vec![16, b'x'], false));
-        // Sequence split over two reads.
-        assert_eq!(e.feed(&[b'y', 16]), (vec![b'y'], false));
-        assert_eq!(e.feed(&[17, b'z']), (vec![], true));
-        // Repeated first key.
-        let mut e = EscapeProxy::new(vec![16, 17]);
-        assert_eq!(e.feed(&[16, 16, 17]), (vec![16], true));
+        assert_eq!(parse_detach_keys("ctrl-a").unwrap(), vec![1]);
+        let e = parse_detach_keys("ctrl-").unwrap_err();
+        assert_eq!(e.kind.status(), 400);
     }
 }
