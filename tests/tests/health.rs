@@ -202,7 +202,9 @@ fn output_is_kept_and_the_start_period_forgives_failures() {
         "--name",
         "hc3",
         "--health-cmd",
-        "echo out; echo err >&2; head -c 6000 /dev/zero | tr '\\0' x; exit 1",
+        // stdout and stderr reach the check's output through two pipes: the pause
+        // keeps their order fixed.
+        "echo out; echo err >&2; sleep 0.2; head -c 6000 /dev/zero | tr '\\0' x; exit 1",
         "--health-interval",
         "1s",
         "--health-retries",
