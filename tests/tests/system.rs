@@ -318,3 +318,99 @@ fn stale_cgroup_dir(id: &str) -> PathBuf {
         base.join("memory/berth").join(id)
     }
 }
+
+/// Kill berthd with SIGKILL at varying points while it builds, runs and loads images, a few
+/// times over on one data root: after each restart the start-up check has left a store that
+/// a dry-run check finds consistent, and the engine still builds and runs.
+#[test]
+fn sigkill_during_builds_runs_and_loads_leaves_a_consistent_store() {
+    let first = daemon_with_busybox();
+    let root = first.data_root.display().to_string();
+    let ctx = first.dir().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("blob"), vec![7u8; 4 << 20]).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nCOPY blob /blob\nRUN sleep 0.3 && cp /blob /blob2\nRUN echo done > /done\n",
+    )
+    .unwrap();
+    let archive = first.dir().join("bb.tar");
+    ok(first
+        .berth()
+        .args(["save", "-o", archive.to_str().unwrap(), "busybox"]));
+    let mut daemons = vec![first];
+    // Kill points spread over the work: early, mid-build, late.
+    for (round, delay_ms) in [150u64, 600, 1100].into_iter().enumerate() {
+        let d = daemons.last().unwrap();
+        let tag = format!("crash{round}:1");
+        let mut build = d
+            .docker()
+            .env("DOCKER_BUILDKIT", "0")
+            .args([
+                "build",
+                "--no-cache",
+                "-q",
+                "-t",
+                &tag,
+                ctx.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut run = d
+            .docker()
+            .args(["run", "-d", "busybox", "sh", "-c", "echo x > /x; sleep 30"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut load = d
+            .berth()
+            .args(["load", "-i", archive.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        d.signal(nix::sys::signal::Signal::SIGKILL);
+        for c in [&mut build, &mut run, &mut load] {
+            let _ = c.wait();
+        }
+        let mut old = daemons.pop().unwrap();
+        old.wait_exit(Duration::from_secs(10));
+        let d2 = Daemon::builder().arg("--data-root").arg(&root).start();
+        // The start-up check ran before serving: a dry run now finds nothing to do.
+        let out = ok(d2.berth().args(["system", "check"]));
+        assert_eq!(
+            out.trim(),
+            "The data root is consistent: nothing to do.",
+            "round {round}: {}",
+            d2.log_text()
+        );
+        // And the engine works on that store.
+        assert_eq!(
+            ok(d2
+                .docker()
+                .args(["run", "--rm", "busybox", "echo", "alive"])),
+            "alive\n"
+        );
+        daemons.push(old);
+        daemons.push(d2);
+    }
+    let last = daemons.last().unwrap();
+    let _cleanup = Cleanup(last);
+    ok(last.docker().env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "-q",
+        "-t",
+        "after:1",
+        ctx.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        ok(last
+            .docker()
+            .args(["run", "--rm", "after:1", "cat", "/done"])),
+        "done\n"
+    );
+}
