@@ -1,7 +1,5 @@
 //! The berth CLI's container commands against a real berthd: output, exit codes and the
-//! requests they build. Tests that need daemon endpoints still being written (attach,
-//! exec, restart, pause, rename, top, stats, archive, changes, commit, export) are
-//! `#[ignore]`d with the reason; run them with `--ignored` once the daemon has them.
+//! requests they build.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -469,32 +467,31 @@ fn attach_to_a_running_container() {
 }
 
 #[test]
-#[ignore = "needs daemon restart/pause/unpause/rename/top (in progress)"]
 fn restart_pause_rename_top() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
     ok(d.berth()
-        .args(["run", "-d", "--name", "p", "busybox", "sleep", "300"]));
-    assert_eq!(ok(d.berth().args(["pause", "p"])), "p\n");
+        .args(["run", "-d", "--name", "pp", "busybox", "sleep", "300"]));
+    assert_eq!(ok(d.berth().args(["pause", "pp"])), "pp\n");
     assert_eq!(
-        ok(d.berth().args(["inspect", "-f", "{{.State.Status}}", "p"])),
+        ok(d.berth().args(["inspect", "-f", "{{.State.Status}}", "pp"])),
         "paused\n"
     );
-    assert_eq!(ok(d.berth().args(["unpause", "p"])), "p\n");
-    ok(d.berth().args(["rename", "p", "q"]));
-    assert_eq!(ok(d.berth().args(["ps", "--format", "{{.Names}}"])), "q\n");
-    let top = ok(d.berth().args(["top", "q"]));
+    assert_eq!(ok(d.berth().args(["unpause", "pp"])), "pp\n");
+    ok(d.berth().args(["rename", "pp", "qq"]));
+    assert_eq!(ok(d.berth().args(["ps", "--format", "{{.Names}}"])), "qq\n");
+    let top = ok(d.berth().args(["top", "qq"]));
     assert!(top.lines().next().unwrap().contains("PID"), "{top}");
     assert!(top.contains("sleep 300"), "{top}");
-    assert_eq!(ok(d.berth().args(["restart", "-t", "1", "q"])), "q\n");
+    assert_eq!(ok(d.berth().args(["restart", "-t", "1", "qq"])), "qq\n");
     assert_eq!(
-        ok(d.berth().args(["inspect", "-f", "{{.State.Running}}", "q"])),
+        ok(d.berth()
+            .args(["inspect", "-f", "{{.State.Running}}", "qq"])),
         "true\n"
     );
 }
 
 #[test]
-#[ignore = "needs daemon stats (in progress)"]
 fn stats_no_stream_prints_one_table() {
     let d = daemon_with_busybox();
     let _cleanup = Cleanup(&d);
