@@ -157,3 +157,35 @@ fn run_a_container_through_the_api() {
         .status
         == 200));
 }
+
+/// A cgroup a stopped container left behind (a shim killed mid-start can) goes with the
+/// container, its processes killed first.
+#[test]
+fn rm_removes_a_leftover_cgroup() {
+    let d = daemon_with_busybox();
+    let _cleanup = Cleanup(&d);
+    let id = d.create_container(
+        "leftover",
+        serde_json::json!({"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}}),
+    );
+    let pids = std::path::Path::new("/sys/fs/cgroup/pids");
+    let base = if pids.is_dir() {
+        pids.to_path_buf()
+    } else {
+        std::path::PathBuf::from("/sys/fs/cgroup")
+    };
+    let dir = base.join("berth").join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A process in it, as a container's would be.
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    std::fs::write(dir.join("cgroup.procs"), child.id().to_string()).unwrap();
+    let r = d.http("DELETE", "/containers/leftover", None);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(!dir.exists(), "{} is still there", dir.display());
+    // The process in it was killed (the cgroup could not go otherwise).
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+}

@@ -259,6 +259,29 @@ fn names_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Removes what is left of a stopped container's cgroup `path` (`/berth/<id>`) in every
+/// hierarchy: a shim that died mid-start (berthd killed while it started one) can leave
+/// it behind, and nothing else would.
+pub(crate) fn remove_container_cgroups(path: &str) {
+    let base = Path::new("/sys/fs/cgroup");
+    let rel = path.trim_start_matches('/');
+    if rel.is_empty() {
+        return;
+    }
+    let mut dirs = vec![base.join(rel)];
+    for e in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        dirs.push(e.path().join(rel));
+    }
+    for d in dirs.into_iter().filter(|d| d.is_dir()) {
+        match remove_cgroup(&d) {
+            Ok(()) => {
+                tracing::info!(cgroup = %d.display(), "removed a container's leftover cgroup")
+            }
+            Err(e) => tracing::warn!(cgroup = %d.display(), "cannot remove a leftover cgroup: {e}"),
+        }
+    }
+}
+
 /// Removes a cgroup directory: kills what is left in it, then removes it (children first).
 fn remove_cgroup(dir: &Path) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)?.flatten() {

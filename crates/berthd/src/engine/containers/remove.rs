@@ -28,6 +28,9 @@ impl Engine {
         }
         self.stop_health_monitor(&c.id); // health hook
         self.release_container_network(&c.id).await; // networking hook
+        let hc: berth_runtime::HostConfig =
+            serde_json::from_str(&c.host_config).unwrap_or_default();
+        crate::engine::check::remove_container_cgroups(&super::stats::cgroup_path(&c.id, &hc));
         let dir = self.container_dir(&c.id);
         unmount_overlay(&dir.join("rootfs")).map_err(|e| {
             ApiError::internal(format!("cannot unmount the container's filesystem: {e}"))
