@@ -88,6 +88,10 @@ where
 {
     let mut buf = vec![0u8; 32 * 1024];
     let mut demux = Demuxer::new();
+    // Buffered, flushed once per read (and when the stream switches, to keep stdout and
+    // stderr in order): a flush per frame made `logs` of 1M lines take 45 s.
+    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut err = tokio::io::BufWriter::with_capacity(64 * 1024, err);
     loop {
         let n = match src.read(&mut buf).await {
             Ok(0) => break,
@@ -100,17 +104,26 @@ where
             out.flush().await?;
             continue;
         }
+        let mut last: Option<bool> = None; // Some(true): stdout was written last
         for (stream, payload) in demux.feed(&buf[..n]).map_err(anyhow::Error::msg)? {
             match stream {
                 Stream::Stdout | Stream::Stdin => {
+                    if last == Some(false) {
+                        err.flush().await?;
+                    }
                     out.write_all(&payload).await?;
-                    out.flush().await?;
+                    last = Some(true);
                 }
                 Stream::Stderr => {
+                    if last == Some(true) {
+                        out.flush().await?;
+                    }
                     err.write_all(&payload).await?;
-                    err.flush().await?;
+                    last = Some(false);
                 }
                 Stream::SystemErr => {
+                    out.flush().await?;
+                    err.flush().await?;
                     anyhow::bail!(
                         "error from daemon in stream: {}",
                         String::from_utf8_lossy(&payload)
@@ -118,7 +131,11 @@ where
                 }
             }
         }
+        out.flush().await?;
+        err.flush().await?;
     }
+    out.flush().await?;
+    err.flush().await?;
     Ok(())
 }
 

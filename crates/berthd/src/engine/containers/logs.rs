@@ -52,30 +52,44 @@ impl Engine {
                 return;
             };
             let mut reader = std::io::BufReader::new(file);
-            let mut pending: Vec<Bytes> = Vec::new();
+            // Frames go out in batches of up to BATCH bytes: one channel send and one HTTP
+            // chunk per line made `logs` of 100 MB take 50 s.
+            let mut out = Batch::new(tx);
             let mut line = String::new();
-            // The backlog first (tail applies to it), then new lines when following.
+            // The backlog first (tail keeps only the last N lines in memory), then new
+            // lines when following.
+            let mut last: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
             loop {
                 line.clear();
                 match reader.read_line(&mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        if let Some(b) = frame(&line, &opts, tty) {
-                            pending.push(b);
+                        let Some(b) = frame(&line, &opts, tty) else {
+                            continue;
+                        };
+                        match opts.tail {
+                            Some(0) => {}
+                            Some(t) => {
+                                if last.len() == t {
+                                    last.pop_front();
+                                }
+                                last.push_back(b);
+                            }
+                            None => {
+                                if !out.push(&b) {
+                                    return;
+                                }
+                            }
                         }
                     }
                 }
             }
-            let skip = opts
-                .tail
-                .map(|t| pending.len().saturating_sub(t))
-                .unwrap_or(0);
-            for b in pending.into_iter().skip(skip) {
-                if tx.blocking_send(b).is_err() {
+            for b in last {
+                if !out.push(&b) {
                     return;
                 }
             }
-            if !opts.follow {
+            if !out.flush() || !opts.follow {
                 return;
             }
             loop {
@@ -84,7 +98,7 @@ impl Engine {
                 match reader.read_line(&mut line) {
                     Ok(n) if n > 0 && line.ends_with('\n') => {
                         if let Some(b) = frame(&line, &opts, tty) {
-                            if tx.blocking_send(b).is_err() {
+                            if !out.push(&b) {
                                 return;
                             }
                         }
@@ -92,6 +106,9 @@ impl Engine {
                     _ => {
                         // Partial or no line yet: rewind to the line's start and wait.
                         let _ = reader.seek(std::io::SeekFrom::Start(pos));
+                        if !out.flush() {
+                            return;
+                        }
                         let running = engine
                             .db()
                             .container(&id)
@@ -99,14 +116,17 @@ impl Engine {
                             .flatten()
                             .map(|c| engine.container_state(&c).running)
                             .unwrap_or(false);
-                        if !running || tx.is_closed() {
+                        if !running || out.is_closed() {
                             // One last drain of what the shim wrote before the exit.
                             let _ = reader.seek(std::io::SeekFrom::Start(pos));
                             for l in reader.lines().map_while(Result::ok) {
                                 if let Some(b) = frame(&format!("{l}\n"), &opts, tty) {
-                                    let _ = tx.blocking_send(b);
+                                    if !out.push(&b) {
+                                        return;
+                                    }
                                 }
                             }
+                            out.flush();
                             return;
                         }
                         std::thread::sleep(Duration::from_millis(50));
@@ -115,6 +135,43 @@ impl Engine {
             }
         });
         Ok((tty, rx))
+    }
+}
+
+/// Largest chunk of frames sent at once.
+const BATCH: usize = 64 * 1024;
+
+/// Collects frames and sends them in chunks of up to [`BATCH`] bytes.
+struct Batch {
+    tx: mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl Batch {
+    fn new(tx: mpsc::Sender<Bytes>) -> Self {
+        Self {
+            tx,
+            buf: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Adds a frame; false when the client has gone away.
+    fn push(&mut self, frame: &[u8]) -> bool {
+        self.buf.extend_from_slice(frame);
+        self.buf.len() < BATCH || self.flush()
+    }
+
+    /// Sends what is collected; false when the client has gone away.
+    fn flush(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return true;
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH)));
+        self.tx.blocking_send(chunk).is_ok()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
     }
 }
 
