@@ -847,66 +847,47 @@ impl Repository {
 
     /// Every repository of the registry (`/v2/_catalog`, following `Link` pagination).
     pub async fn catalog(&self) -> Result<Vec<String>, RegistryError> {
-        #[derive(serde::Deserialize)]
-        struct Catalog {
-            #[serde(default)]
-            repositories: Option<Vec<String>>,
-        }
+        let url = format!("{}/v2/_catalog?n=1000", self.endpoint.base);
         let scopes = vec!["registry:catalog:*".to_string()];
-        let mut url = format!("{}/v2/_catalog?n=1000", self.endpoint.base);
-        let mut all = Vec::new();
-        loop {
-            let resp = self
-                .send(Method::GET, &url, &scopes, &[], &|| Ok(transport::empty()))
-                .await?;
-            if resp.status() != StatusCode::OK {
-                return Err(error_from(resp, &Method::GET, &url).await);
-            }
-            let next = next_link(resp.headers());
-            let body = read_limited(resp, 16 << 20, &url).await?;
-            let list: Catalog =
-                serde_json::from_slice(&body).map_err(|e| RegistryError::Status {
-                    method: "Get".into(),
-                    url: url.clone(),
-                    status: 200,
-                    body: format!("invalid catalog: {e}"),
-                })?;
-            all.extend(list.repositories.unwrap_or_default());
-            match next {
-                Some(n) => url = self.absolute(&n),
-                None => return Ok(all),
-            }
-        }
+        self.paged_list(url, &scopes, "repositories", "catalog")
+            .await
     }
 
     /// Every tag of the repository (following `Link` pagination).
     pub async fn tags(&self) -> Result<Vec<String>, RegistryError> {
-        #[derive(serde::Deserialize)]
-        struct TagList {
-            #[serde(default)]
-            tags: Option<Vec<String>>,
-        }
-        let mut url = self.url("tags/list");
+        self.paged_list(self.url("tags/list"), &self.scopes(), "tags", "tag list")
+            .await
+    }
+
+    /// A paginated list endpoint (`Link: <next>; rel="next"`): the strings under `field`
+    /// of every page.
+    async fn paged_list(
+        &self,
+        mut url: String,
+        scopes: &[String],
+        field: &str,
+        what: &str,
+    ) -> Result<Vec<String>, RegistryError> {
         let mut all = Vec::new();
         loop {
             let resp = self
-                .send(Method::GET, &url, &self.scopes(), &[], &|| {
-                    Ok(transport::empty())
-                })
+                .send(Method::GET, &url, scopes, &[], &|| Ok(transport::empty()))
                 .await?;
             if resp.status() != StatusCode::OK {
                 return Err(error_from(resp, &Method::GET, &url).await);
             }
             let next = next_link(resp.headers());
             let body = read_limited(resp, 16 << 20, &url).await?;
-            let list: TagList =
-                serde_json::from_slice(&body).map_err(|e| RegistryError::Status {
-                    method: "Get".into(),
-                    url: url.clone(),
-                    status: 200,
-                    body: format!("invalid tag list: {e}"),
-                })?;
-            all.extend(list.tags.unwrap_or_default());
+            let invalid = |e: serde_json::Error| RegistryError::Status {
+                method: "Get".into(),
+                url: url.clone(),
+                status: 200,
+                body: format!("invalid {what}: {e}"),
+            };
+            let page: serde_json::Value = serde_json::from_slice(&body).map_err(invalid)?;
+            let items: Option<Vec<String>> =
+                serde_json::from_value(page[field].clone()).map_err(invalid)?;
+            all.extend(items.unwrap_or_default());
             match next {
                 Some(n) => url = self.absolute(&n),
                 None => return Ok(all),
